@@ -1,0 +1,84 @@
+// swift-tools-version: 6.1
+// EdgeVLM: a MiniCPM-V runtime, device agent and fleet coordinator.
+// Module graph: see ARCHITECTURE.md. The runtime half (GGUF … Runtime) builds without any
+// network or database package; set EDGEVLM_RUNTIME_ONLY=1 to build just that half (fast
+// iteration on kernels and models; CI always builds everything).
+import PackageDescription
+import Foundation
+
+let environment = ProcessInfo.processInfo.environment
+let runtimeOnly = environment["EDGEVLM_RUNTIME_ONLY"] == "1"
+/// EDGEVLM_PORTABLE=1 builds for the baseline ISA of the host architecture (no AVX2/FMA flags).
+let portable = environment["EDGEVLM_PORTABLE"] == "1"
+
+#if arch(x86_64)
+let cpuSwiftFlags: [String] = portable ? [] : ["-target-cpu", "haswell"]
+#else
+let cpuSwiftFlags: [String] = []
+#endif
+let kernelSwiftSettings: [SwiftSetting] = cpuSwiftFlags.isEmpty ? [] : [.unsafeFlags(cpuSwiftFlags)]
+
+var dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+]
+var targets: [Target] = [
+    // MARK: C shims
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                   providers: [.apt(["libsqlite3-dev"])]),
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                   providers: [.apt(["libpng-dev"])]),
+    .target(name: "CKernels", path: "Sources/CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CDelegate", path: "Sources/CDelegate"),
+
+    // MARK: runtime half
+    .target(name: "GGUF"),
+    .target(name: "Kernels", dependencies: ["GGUF", "CKernels", "CBLAS"],
+            swiftSettings: kernelSwiftSettings),
+    .target(name: "Backends", dependencies: ["Kernels", "CDelegate"]),
+    .target(name: "Tokenizer", dependencies: ["GGUF"]),
+    .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"]),
+    .target(name: "Models", dependencies: ["GGUF", "Kernels", "Backends"],
+            swiftSettings: kernelSwiftSettings),
+    .target(name: "Runtime", dependencies: ["Models", "Tokenizer", "Imaging"]),
+    .target(name: "JobQueue", dependencies: ["CSQLite"]),
+
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
+    .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
+    .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+    .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+]
+
+var cliDependencies: [Target.Dependency] = [
+    "GGUF", "Kernels", "Runtime", "JobQueue",
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
+if !runtimeOnly {
+    // Fleet half: heavier packages, only needed by the agent and the coordinator.
+    dependencies += []
+}
+
+targets += [
+    .executableTarget(name: "edgevlm", dependencies: cliDependencies, path: "Sources/edgevlm"),
+    .executableTarget(name: "EdgeVLMCoordinatorCLI",
+                      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+                      path: "Sources/edgevlm-coordinator"),
+    .testTarget(name: "CLITests", dependencies: ["GGUF"]),
+]
+
+let package = Package(
+    name: "EdgeVLM",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "edgevlm", targets: ["edgevlm"]),
+        .executable(name: "edgevlm-coordinator", targets: ["EdgeVLMCoordinatorCLI"]),
+    ],
+    dependencies: dependencies,
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

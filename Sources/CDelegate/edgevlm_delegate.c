@@ -1,0 +1,1 @@
+#include "edgevlm_delegate.h"

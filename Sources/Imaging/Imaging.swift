@@ -1,0 +1,1 @@
+// Module Imaging: see ARCHITECTURE.md for its job and who may import it.

@@ -1,0 +1,1 @@
+// Module Models: see ARCHITECTURE.md for its job and who may import it.

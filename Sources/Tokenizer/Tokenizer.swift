@@ -1,0 +1,1 @@
+// Module Tokenizer: see ARCHITECTURE.md for its job and who may import it.

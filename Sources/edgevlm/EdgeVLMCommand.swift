@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `edgevlm`: the device-side command line (runtime, agent, local tools).
+@main
+struct EdgeVLMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgevlm",
+        abstract: "Run MiniCPM-V on this device: inspect models, generate, caption, run the agent.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}
