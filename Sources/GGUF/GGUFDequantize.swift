@@ -197,13 +197,19 @@ public enum GGUFDequantize {
     static func blockQ2_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 80, half)
         let dmin = HalfFloat.load(p, 82, half)
-        for e in 0 ..< 256 {
-            let h = e / 128, s = (e / 32) % 4, l = e % 32
-            let sc = u8(p, e / 16)
-            let q = (u8(p, 16 + h * 32 + l) >> UInt8(2 * s)) & 3
-            let dl = d * Float(sc & 0x0F)
-            let ml = dmin * Float(sc >> 4)
-            y[e] = dl * Float(q) - ml
+        // Element h·128 + s·32 + l takes bits 2s… of qs[h·32 + l]; every 16 elements share a scale.
+        for h in 0 ..< 2 {
+            for s in 0 ..< 4 {
+                for g in 0 ..< 2 {
+                    let sc = u8(p, h * 8 + s * 2 + g)
+                    let dl = d * Float(sc & 0x0F)
+                    let ml = dmin * Float(sc >> 4)
+                    for l in g * 16 ..< g * 16 + 16 {
+                        let q = (u8(p, 16 + h * 32 + l) >> UInt8(2 * s)) & 3
+                        y[h * 128 + s * 32 + l] = dl * Float(q) - ml
+                    }
+                }
+            }
         }
     }
 
@@ -211,19 +217,20 @@ public enum GGUFDequantize {
     /// 3-bit quants (2 low bits in qs, the third inverted in hmask), y = (d·(sc − 32))·q.
     static func blockQ3_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 108, half)
-        var dl = [Float](repeating: 0, count: 16)
-        for i in 0 ..< 16 {
-            let low = i < 8 ? u8(p, 96 + i) & 0x0F : u8(p, 96 + i - 8) >> 4
-            let high = (u8(p, 96 + 8 + i % 4) >> UInt8(2 * (i / 4))) & 3
-            let scale = Int(low | high << 4) - 32
-            dl[i] = d * Float(scale)
-        }
-        for e in 0 ..< 256 {
-            let h = e / 128, s = (e / 32) % 4, l = e % 32
-            let low = Int((u8(p, 32 + h * 32 + l) >> UInt8(2 * s)) & 3)
-            let bit = Int((u8(p, l) >> UInt8(e / 32)) & 1)
-            let q = low - ((bit ^ 1) << 2)
-            y[e] = dl[e / 16] * Float(q)
+        for h in 0 ..< 2 {
+            for s in 0 ..< 4 {
+                for g in 0 ..< 2 {
+                    let i = h * 8 + s * 2 + g  // scale index = element / 16
+                    let low = i < 8 ? u8(p, 96 + i) & 0x0F : u8(p, 96 + i - 8) >> 4
+                    let high = (u8(p, 96 + 8 + i % 4) >> UInt8(2 * (i / 4))) & 3
+                    let dl = d * Float(Int(low | high << 4) - 32)
+                    for l in g * 16 ..< g * 16 + 16 {
+                        let q2 = Int((u8(p, 32 + h * 32 + l) >> UInt8(2 * s)) & 3)
+                        let bit = Int((u8(p, l) >> UInt8(h * 4 + s)) & 1)
+                        y[h * 128 + s * 32 + l] = dl * Float(q2 - ((bit ^ 1) << 2))
+                    }
+                }
+            }
         }
     }
 
@@ -273,13 +280,20 @@ public enum GGUFDequantize {
     /// `u8 ql[128]; u8 qh[64]; i8 scales[16]; half d`: 6-bit quants, y = (d·sc)·(q − 32).
     static func blockQ6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 208, half)
-        for e in 0 ..< 256 {
-            let h = e / 128, r = e % 128
-            let low = (u8(p, h * 64 + r % 64) >> UInt8(4 * (r / 64))) & 0x0F
-            let high = (u8(p, 128 + h * 32 + r % 32) >> UInt8(2 * (r / 32))) & 3
-            let q = Int(low | high << 4) - 32
-            let scale = d * Float(i8(p, 192 + e / 16))
-            y[e] = scale * Float(q)
+        for h in 0 ..< 2 {
+            let ql = 64 * h, qh = 128 + 32 * h, sc = 192 + 8 * h
+            for l in 0 ..< 32 {
+                let g = l / 16
+                let a = u8(p, ql + l), b = u8(p, ql + l + 32), c = u8(p, qh + l)
+                let q1 = Int((a & 0x0F) | (c & 3) << 4) - 32
+                let q2 = Int((b & 0x0F) | ((c >> 2) & 3) << 4) - 32
+                let q3 = Int((a >> 4) | ((c >> 4) & 3) << 4) - 32
+                let q4 = Int((b >> 4) | ((c >> 6) & 3) << 4) - 32
+                y[h * 128 + l] = (d * Float(i8(p, sc + g))) * Float(q1)
+                y[h * 128 + l + 32] = (d * Float(i8(p, sc + g + 2))) * Float(q2)
+                y[h * 128 + l + 64] = (d * Float(i8(p, sc + g + 4))) * Float(q3)
+                y[h * 128 + l + 96] = (d * Float(i8(p, sc + g + 6))) * Float(q4)
+            }
         }
     }
 

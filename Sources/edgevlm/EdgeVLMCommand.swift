@@ -9,6 +9,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InspectCommand.self,
+            BenchGGUFCommand.self,
         ]
     )
 }
