@@ -248,14 +248,16 @@ public enum GGUFDequantize {
     static func blockQ4_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 0, half)
         let dmin = HalfFloat.load(p, 2, half)
-        for g in 0 ..< 8 {
-            let (sc, m) = scaleMin(p + 4, g)
-            let d1 = d * Float(sc)
-            let m1 = dmin * Float(m)
-            let c = g / 2, shift = UInt8(4 * (g % 2))
+        // Chunk c of 64 elements: groups 2c (low nibbles) and 2c+1 (high nibbles) of qs[32c…32c+31].
+        for c in 0 ..< 4 {
+            let (scLow, mLow) = scaleMin(p + 4, 2 * c)
+            let (scHigh, mHigh) = scaleMin(p + 4, 2 * c + 1)
+            let dLow = d * Float(scLow), minLow = dmin * Float(mLow)
+            let dHigh = d * Float(scHigh), minHigh = dmin * Float(mHigh)
             for l in 0 ..< 32 {
-                let q = (u8(p, 16 + c * 32 + l) >> shift) & 0x0F
-                y[g * 32 + l] = d1 * Float(q) - m1
+                let q = u8(p, 16 + c * 32 + l)
+                y[c * 64 + l] = dLow * Float(q & 0x0F) - minLow
+                y[c * 64 + 32 + l] = dHigh * Float(q >> 4) - minHigh
             }
         }
     }
