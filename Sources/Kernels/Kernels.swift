@@ -69,3 +69,11 @@ public enum KernelsInfo {
     /// OpenBLAS's kernel family (e.g. "Haswell").
     public static var blasCoreName: String { OpenBLASThreads.coreName }
 }
+
+/// Sequential memory reads, for measuring the bandwidth kernels are judged against.
+public enum MemoryStream {
+    /// Reads `bytes` bytes at `pointer` once and returns a checksum (so the reads happen).
+    public static func read(_ pointer: UnsafeRawPointer, bytes: Int) -> UInt64 {
+        ck_stream_read(pointer, bytes)
+    }
+}
