@@ -209,7 +209,15 @@ static void prep_q8_0_neon(const float *x, void *vy, int64_t n) {
     }
 }
 
+static void fp16_to_fp32_neon(const void *vx, float *y, int64_t n) {
+    const uint16_t *x = vx;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, load_f16x4(x + i));
+    for (; i < n; i++) y[i] = CK_FP16(x[i]);
+}
+
 void ck_fill_neon(ck_kernel_table *t) {
+    t->fp16_to_fp32 = fp16_to_fp32_neon;
     t->dot[CK_TYPE_F32] = dot_f32_neon;
     t->dot[CK_TYPE_F16] = dot_f16_neon;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_neon;

@@ -139,6 +139,11 @@ void ck_prepare_activation_ref(int type, const float *x, void *y, int64_t n) {
     prepare_with(&table_scalar, type, x, y, n);
 }
 
+ck_convert_fn ck_current_fp16_to_fp32(void) {
+    ensure();
+    return table_current.fp16_to_fp32;
+}
+
 float ck_vec_dot(int type, int64_t n, const void *w, const void *a) {
     ensure();
     return table_current.dot[type](n, w, a);

@@ -75,12 +75,17 @@ typedef float (*ck_dot_fn)(int64_t n, const void *w, const void *a);
 typedef void (*ck_prep_fn)(const float *x, void *y, int64_t n);
 
 /// One entry per ggml type code below 31; NULL where the level has no specialised kernel.
+typedef void (*ck_convert_fn)(const void *x, float *y, int64_t n);
+
 typedef struct {
     ck_dot_fn dot[31];
+    ck_convert_fn fp16_to_fp32; // NULL: scalar table
     ck_prep_fn prep[16]; // indexed by activation type code (F32 unused)
 } ck_kernel_table;
 
 void ck_fill_scalar(ck_kernel_table *t);
+/// The fp16 -> fp32 row conversion of the level in use.
+ck_convert_fn ck_current_fp16_to_fp32(void);
 #if defined(__x86_64__)
 void ck_fill_avx2(ck_kernel_table *t);
 void ck_fill_avx512vnni(ck_kernel_table *t);

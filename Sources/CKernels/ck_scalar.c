@@ -59,7 +59,9 @@ void ck_tables_init(void) {
 float ck_fp16_to_fp32(uint16_t h) { return ck_fp16_to_fp32_bits(h); }
 uint16_t ck_fp32_to_fp16(float f) { return ck_fp32_to_fp16_bits(f); }
 void ck_fp16_to_fp32_row(const uint16_t *x, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = ck_fp16_to_fp32_bits(x[i]);
+    const ck_convert_fn fast = ck_current_fp16_to_fp32();
+    if (fast) { fast(x, y, n); return; }
+    for (int64_t i = 0; i < n; i++) y[i] = CK_FP16(x[i]);
 }
 void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = ck_fp32_to_fp16_bits(x[i]);
@@ -162,7 +164,7 @@ void ck_dequantize_row(int type, const void *vx, float *y, int64_t n) {
     ck_ensure_init();
     switch (type) {
     case CK_TYPE_F32: memcpy(y, vx, (size_t)n * 4); return;
-    case CK_TYPE_F16: { const uint16_t *x = vx; for (int64_t i = 0; i < n; i++) y[i] = CK_FP16(x[i]); return; }
+    case CK_TYPE_F16: ck_fp16_to_fp32_row(vx, y, n); return;
     case CK_TYPE_BF16: { const uint16_t *x = vx; for (int64_t i = 0; i < n; i++) y[i] = ck_bf16_to_fp32(x[i]); return; }
     case CK_TYPE_Q4_0: {
         const block_q4_0 *x = vx;

@@ -368,7 +368,15 @@ AVX2 static void prep_q8_0_avx2(const float *x, void *vy, int64_t n) {
     }
 }
 
+AVX2 static void fp16_to_fp32_avx2(const void *vx, float *y, int64_t n) {
+    const uint16_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_f16x8(x + i));
+    for (; i < n; i++) y[i] = CK_FP16(x[i]);
+}
+
 void ck_fill_avx2(ck_kernel_table *t) {
+    t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
     t->dot[CK_TYPE_F16] = dot_f16_avx2;
     t->dot[CK_TYPE_BF16] = dot_bf16_avx2;

@@ -64,14 +64,14 @@ public enum MatMul {
         let rows = weight.rows
         if weight.type == .f32 {
             let w = weight.data.assumingMemoryBound(to: Float.self)
-            pool.parallelFor(rows, minimumChunk: 64) { range in
+            pool.parallelFor(rows, minimumChunk: 64) { range in // chunks independent of thread count
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(columns),
                             1, input, Int32(columns), w + range.lowerBound * columns, Int32(columns),
                             0, output + range.lowerBound, Int32(rows))
             }
             return
         }
-        let panelRows = panelRowCount(columns: columns)
+        let panelRows = panelRowCount(rows: rows, columns: columns)
         let panelBytes = panelRows * columns * MemoryLayout<Float>.stride
         pool.parallelForIndexed((rows + panelRows - 1) / panelRows) { panels, thread in
             let panel = pool.threadScratch(thread, bytes: panelBytes).assumingMemoryBound(to: Float.self)
@@ -86,10 +86,14 @@ public enum MatMul {
         }
     }
 
-    /// Rows per converted panel: about 1 MiB of Float32, a multiple of 16.
-    static func panelRowCount(columns: Int) -> Int {
-        let rows = (1 << 20) / (columns * MemoryLayout<Float>.stride)
-        return max(16, rows / 16 * 16)
+    /// Rows per converted panel: an eighth of the matrix (enough panels to balance a few
+    /// threads), at most 16 MiB of Float32, a multiple of 16. Large panels matter: SGEMM
+    /// re-packs the whole activation matrix for every panel. Independent of the thread count,
+    /// because SGEMM's rounding depends on where an element falls in its panel.
+    static func panelRowCount(rows: Int, columns: Int) -> Int {
+        let balanced = (rows + 7) / 8
+        let capped = min(balanced, (16 << 20) / (columns * MemoryLayout<Float>.stride))
+        return max(16, (capped + 15) / 16 * 16)
     }
 
     /// Float64 reference: dequantizes each weight row and accumulates in Double, without

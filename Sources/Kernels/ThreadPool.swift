@@ -95,10 +95,12 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs `body` over contiguous chunks covering `0..<count` on all threads of the pool and
     /// returns when every chunk is done. `minimumChunk` bounds how finely the range is cut.
+    /// Chunk boundaries depend only on `count` and `minimumChunk`, not on the thread count.
     public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         if threads.isEmpty || count <= minimumChunk {
-            body(0..<count)
+            let size = Self.chunkSize(count: count, minimumChunk: minimumChunk)
+            for start in stride(from: 0, to: count, by: size) { body(start..<min(count, start + size)) }
             return
         }
         withoutActuallyEscaping(body) { escaping in
@@ -111,7 +113,8 @@ public final class ThreadPool: @unchecked Sendable {
     func parallelForIndexed(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
         if threads.isEmpty || count <= minimumChunk {
-            body(0..<count, 0)
+            let size = Self.chunkSize(count: count, minimumChunk: minimumChunk)
+            for start in stride(from: 0, to: count, by: size) { body(start..<min(count, start + size), 0) }
             return
         }
         withoutActuallyEscaping(body) { escaping in
@@ -124,9 +127,7 @@ public final class ThreadPool: @unchecked Sendable {
         let workers = threads.count
         pthread_mutex_lock(callerLock)
         defer { pthread_mutex_unlock(callerLock) }
-        // Several chunks per thread so a thread slowed down by other processes is helped out.
-        let target = (workers + 1) * 4
-        let size = max(max(1, minimumChunk), (count + target - 1) / target)
+        let size = Self.chunkSize(count: count, minimumChunk: minimumChunk)
         self.body = body
         self.indexedBody = indexedBody
         self.count = count
@@ -146,6 +147,14 @@ public final class ThreadPool: @unchecked Sendable {
         }
         self.body = nil
         self.indexedBody = nil
+    }
+
+    /// Chunk length for `count` items: about 32 chunks (so threads slowed down by other
+    /// processes are helped out), at least `minimumChunk`. It depends only on the arguments,
+    /// never on the thread count, so kernels whose rounding depends on chunk boundaries
+    /// (SGEMM panels) stay deterministic.
+    static func chunkSize(count: Int, minimumChunk: Int) -> Int {
+        max(max(1, minimumChunk), (count + 31) / 32)
     }
 
     /// Per-thread scratch of at least `bytes` bytes for thread `index` (0 = caller), 64-byte

@@ -111,10 +111,14 @@ import Testing
                 for threads in [1, 2, 3, 4] {
                     let pool = ThreadPool(threadCount: threads)
                     var out = [Float](repeating: 0, count: batch * rows)
+                    // Bit-identical results whatever the thread count: compare whole arrays.
                     MatMul.compute(weight: weight, input: input, batch: batch, output: &out, pool: pool)
                     results.append(out)
                 }
-                for r in results.dropFirst() { #expect(r == results[0], "\(type) batch \(batch)") }
+                for (i, r) in results.enumerated().dropFirst() {
+                    let identical = r == results[0]
+                    #expect(identical, "\(type) batch \(batch): \(i + 1) threads differ from 1 thread")
+                }
             }
         }
     }

@@ -87,6 +87,17 @@ int main(void) {
         }
         free(w); free(x); free(a); free(aref); free(deq); free(out); free(ref);
     }
+    // fp16 -> fp32 row conversion (NEON vcvt) against the bit-exact scalar conversion.
+    for (size_t li = 0; li < 2; li++) {
+        if (ck_isa_set(levels[li]) != levels[li]) continue;
+        uint16_t h[1027]; float f[1027];
+        for (int i = 0; i < 1027; i++) { h[i] = (uint16_t)next_u32(); if ((h[i] & 0x7C00) == 0x7C00) h[i] &= 0xBFFF; }
+        ck_fp16_to_fp32_row(h, f, 1027);
+        for (int i = 0; i < 1027; i++) {
+            checks++;
+            if (f[i] != ck_fp16_to_fp32(h[i])) { printf("FAIL fp16 row %s at %d: %g vs %g\n", ck_isa_name(levels[li]), i, f[i], ck_fp16_to_fp32(h[i])); failures++; break; }
+        }
+    }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
