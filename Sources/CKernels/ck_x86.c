@@ -60,6 +60,14 @@ VNNI static inline __m256i dot_i8_vnni(const __m256i x, const __m256i y) {
 
 // ---------------------------------------------------------------- 32-element blocks
 
+/// Scale products d_x·d_y of two consecutive blocks from their fp16 scales, converted together
+/// with one vcvtph2ps from a fresh register (no vpinsrw into a live accumulator, no table).
+AVX2 static inline __m128 scale_pair(uint16_t xd0, uint16_t yd0, uint16_t xd1, uint16_t yd1) {
+    const uint64_t packed = (uint64_t)xd0 | ((uint64_t)yd0 << 16) | ((uint64_t)xd1 << 32) | ((uint64_t)yd1 << 48);
+    const __m128 v = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed)); // dx0 dy0 dx1 dy1
+    return _mm_mul_ps(v, _mm_movehdup_ps(v));                             // d0 . d1 .
+}
+
 #define DEFINE_Q4_0(NAME, ATTR, DOT) \
 ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
     const block_q4_0 *x = vw; const block_q8_0 *y = va; \
@@ -67,8 +75,9 @@ ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
     int64_t i = 0; \
     for (; i + 1 < nb; i += 2) { \
-        const __m256 d0 = _mm256_set1_ps(CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
-        const __m256 d1 = _mm256_set1_ps(CK_FP16(x[i + 1].d) * CK_FP16(y[i + 1].d)); \
+        const __m128 dd = scale_pair(x[i].d, y[i].d, x[i + 1].d, y[i + 1].d); \
+        const __m256 d0 = _mm256_broadcastss_ps(dd); \
+        const __m256 d1 = _mm256_broadcastss_ps(_mm_movehl_ps(dd, dd)); \
         const __m256i q0 = _mm256_sub_epi8(bytes_from_nibbles_32(x[i].qs), _mm256_set1_epi8(8)); \
         const __m256i q1 = _mm256_sub_epi8(bytes_from_nibbles_32(x[i + 1].qs), _mm256_set1_epi8(8)); \
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[i].qs); \
@@ -92,8 +101,9 @@ ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
     int64_t i = 0; \
     for (; i + 1 < nb; i += 2) { \
-        const __m256 d0 = _mm256_set1_ps(CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
-        const __m256 d1 = _mm256_set1_ps(CK_FP16(x[i + 1].d) * CK_FP16(y[i + 1].d)); \
+        const __m128 dd = scale_pair(x[i].d, y[i].d, x[i + 1].d, y[i + 1].d); \
+        const __m256 d0 = _mm256_broadcastss_ps(dd); \
+        const __m256 d1 = _mm256_broadcastss_ps(_mm_movehl_ps(dd, dd)); \
         const __m256i q0 = _mm256_loadu_si256((const __m256i *)x[i].qs); \
         const __m256i q1 = _mm256_loadu_si256((const __m256i *)x[i + 1].qs); \
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[i].qs); \
@@ -177,18 +187,39 @@ static inline void unpack_k4_scales(const uint8_t *q, uint8_t sc[8], uint8_t m[8
     for (int j = 0; j < 8; j++) ck_scale_min_k4(j, q, &sc[j], &m[j]);
 }
 
+/// Q4_K/Q5_K 6-bit scales and mins -> bytes 0..7 scales, 8..15 mins (ggml's utmp shuffle).
+static inline void unpack_k4_scales_mins(const uint8_t *scales, uint32_t utmp[4]) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    memcpy(utmp, scales, 12);
+    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+    const uint32_t uaux = utmp[1] & kmask1;
+    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+    utmp[2] = uaux;
+    utmp[0] &= kmask1;
+}
+
+/// Σ_j min_j · (bsums[2j] + bsums[2j+1]) as 4 int32 lanes.
+AVX2 static inline __m128i k4_min_sums(const uint32_t utmp[4], const int16_t *bsums) {
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)utmp[3], (int)utmp[2]));
+    const __m256i q8sums = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m128i q8s = _mm_hadd_epi16(_mm256_castsi256_si128(q8sums), _mm256_extracti128_si256(q8sums, 1));
+    return _mm_madd_epi16(mins, q8s);
+}
+
 AVX2 static float dot_q4_K_avx2(int64_t n, const void *vw, const void *va) {
     const block_q4_K *x = vw; const block_q8_K *y = va;
     const int64_t nb = n / QK_K;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc = _mm256_setzero_ps();
-    float summ_total = 0;
+    __m128 acc_m = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        uint8_t sc[8], mn[8];
-        unpack_k4_scales(x[i].scales, sc, mn);
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        summ_total += CK_FP16(x[i].dmin) * y[i].d * (float)summ;
+        uint32_t utmp[4];
+        unpack_k4_scales_mins(x[i].scales, utmp);
+        const uint8_t *sc = (const uint8_t *)utmp;
+        const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x[i].d | ((uint32_t)x[i].dmin << 16))));
+        const __m128 yd = _mm_set1_ps(y[i].d);
+        const __m128 ddy = _mm_mul_ps(dd, yd); // d·yd, dmin·yd
+        acc_m = _mm_fmadd_ps(_mm_shuffle_ps(ddy, ddy, 0x55), _mm_cvtepi32_ps(k4_min_sums(utmp, y[i].bsums)), acc_m);
         const uint8_t *q4 = x[i].qs; const int8_t *q8 = y[i].qs;
         __m256i sumi = _mm256_setzero_si256();
         for (int jp = 0; jp < 4; jp++) {
@@ -201,9 +232,11 @@ AVX2 static float dot_q4_K_avx2(int64_t n, const void *vw, const void *va) {
             const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * jp + 1]));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(CK_FP16(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(ddy), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_float_8(acc) - summ_total;
+    acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+    return hsum_float_8(acc) - _mm_cvtss_f32(acc_m);
 }
 
 AVX2 static float dot_q5_K_avx2(int64_t n, const void *vw, const void *va) {
