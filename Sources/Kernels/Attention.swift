@@ -132,7 +132,7 @@ public enum Attention {
                     scores[p] = s * Double(scale) + Double(mask?[t * n + p] ?? 0)
                 }
                 let maximum = scores.max() ?? 0
-                let weights = scores.map { $0 == -.infinity ? 0 : Foundation_exp($0 - maximum) }
+                let weights = scores.map { $0 == -.infinity ? 0 : exp64($0 - maximum) }
                 let total = weights.reduce(0, +)
                 var acc = [Double](repeating: 0, count: d)
                 for p in 0..<limit where weights[p] != 0 {

@@ -22,6 +22,7 @@
 //   `PatchEmbedding.compute` (im2col + mat-mul), `Attention.compute` over a `KVTensor`
 //   (F32 or F16 cache with strides; GQA, causal or bidirectional, optional mask).
 //   Each has a `…Reference` Float64 twin.
+// - `HalfPrecision.encode/decode`: fp16 rows (F16 KV caches).
 // - `KernelsInfo`: the instruction set in use, and a switch for tests and benchmarks.
 //
 // Errors: `KernelsError`. Pointers are the caller's; shapes are the caller's contract

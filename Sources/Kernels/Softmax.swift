@@ -52,11 +52,11 @@ public enum Softmax {
                 for i in 0..<width { output[r * width + i] = 0 }
                 continue
             }
-            let exps = values.map { $0 == -.infinity ? 0 : Foundation_exp($0 - maximum) }
+            let exps = values.map { $0 == -.infinity ? 0 : exp64($0 - maximum) }
             let sum = exps.reduce(0, +)
             for i in 0..<width { output[r * width + i] = Float(exps[i] / sum) }
         }
     }
 }
 
-@inline(__always) func Foundation_exp(_ x: Double) -> Double { exp(x) }
+@inline(__always) func exp64(_ x: Double) -> Double { exp(x) }

@@ -171,3 +171,18 @@ import Testing
         expectClose(fast, exact, tolerance: 1e-4, "gemm")
     }
 }
+
+@Suite struct HalfPrecisionTests {
+    /// Against Swift's own Float16 conversions (IEEE, round to nearest even), incl. edge values.
+    @Test func roundTripsLikeSwiftFloat16() {
+        var rng = SeededGenerator(seed: 11)
+        var values = rng.floats(1000, scale: 100)
+        values += [0, -0, 65504, 65520, 1e-8, -6.1e-5, 3.0e-8, .infinity, -.infinity, 1 + 1.0 / 2048]
+        var halves = [UInt16](repeating: 0, count: values.count)
+        HalfPrecision.encode(values, into: &halves, count: values.count)
+        #expect(halves == values.map { Float16($0).bitPattern })
+        var back = [Float](repeating: 0, count: values.count)
+        HalfPrecision.decode(halves, into: &back, count: values.count)
+        #expect(back == values.map { Float(Float16($0)) })
+    }
+}
