@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Dense Float32 GEMM (OpenBLAS) split by output columns over a pool:
+/// Dense Float32 GEMM (OpenBLAS, on as many OpenBLAS threads as the pool has):
 /// `C[m×n] = A[m×k] · B` where B is `k×n` (`transposeB == false`) or given as `n×k`
 /// (`transposeB == true`); all row-major with the given leading dimensions.
 public enum Gemm {
@@ -11,12 +11,11 @@ public enum Gemm {
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                alpha: Float = 1, beta: Float = 0, pool: ThreadPool) {
         guard m > 0, n > 0 else { return }
-        OpenBLASThreads.useOneThreadPerCaller()
-        pool.parallelFor(n, minimumChunk: 64) { range in
-            let bPanel = transposeB ? b + range.lowerBound * ldb : b + range.lowerBound
+        // One call: OpenBLAS's threads share the packed operands (splitting it ourselves re-packs A).
+        OpenBLASThreads.run(threads: pool.threadCount) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(range.count), Int32(k), alpha, a, Int32(lda), bPanel, Int32(ldb),
-                        beta, c + range.lowerBound, Int32(ldc))
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                        beta, c, Int32(ldc))
         }
     }
 

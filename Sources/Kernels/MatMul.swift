@@ -9,8 +9,8 @@ import GGUF
 /// activation format, exactly as ggml does (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
 /// Q8_K for K-quants, fp16 for F16, bf16 for BF16), then run integer block dot products in C
 /// (AVX2/VNNI on x86-64, NEON/dotprod on aarch64), split by rows over the pool.
-/// Batches of at least `batchedThreshold(for:)` rows (prefill, vision) convert panels of weight
-/// rows to Float32 and multiply them with OpenBLAS SGEMM, one panel per thread.
+/// Batches of at least `batchedThreshold(for:)` rows (prefill, vision) convert the weight to
+/// Float32 (in 64 MiB panels) and multiply it with multi-threaded OpenBLAS SGEMM.
 public enum MatMul {
     /// Batch size from which the SGEMM path is used for weights of `type`.
     public static func batchedThreshold(for type: GGMLType) -> Int {
@@ -55,45 +55,47 @@ public enum MatMul {
         }
     }
 
-    /// The SGEMM path for any batch (what `compute` uses for large batches).
+    /// The SGEMM path for any batch (what `compute` uses for large batches): the weight is
+    /// converted to Float32 in panels of at most 64 MiB (rows split over the pool), and each
+    /// panel is multiplied by one OpenBLAS SGEMM running on `pool.threadCount` OpenBLAS threads,
+    /// which share the packed activations (splitting the GEMM ourselves re-packed them per
+    /// part: 15–40% slower, measured). Panel geometry does not depend on the thread count, and
+    /// OpenBLAS never splits the inner (k) dimension, so results do not either.
     public static func computeBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
                                       output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
-        OpenBLASThreads.useOneThreadPerCaller()
         let columns = weight.columns
         let rows = weight.rows
-        if weight.type == .f32 {
-            let w = weight.data.assumingMemoryBound(to: Float.self)
-            pool.parallelFor(rows, minimumChunk: 64) { range in // chunks independent of thread count
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(columns),
-                            1, input, Int32(columns), w + range.lowerBound * columns, Int32(columns),
-                            0, output + range.lowerBound, Int32(rows))
-            }
-            return
-        }
         let panelRows = panelRowCount(rows: rows, columns: columns)
-        let panelBytes = panelRows * columns * MemoryLayout<Float>.stride
-        pool.parallelForIndexed((rows + panelRows - 1) / panelRows) { panels, thread in
-            let panel = pool.threadScratch(thread, bytes: panelBytes).assumingMemoryBound(to: Float.self)
-            for p in panels {
-                let first = p * panelRows
+        let converted: UnsafeMutablePointer<Float>? = weight.type == .f32 ? nil
+            : pool.scratch(bytes: panelRows * columns * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
+        OpenBLASThreads.run(threads: pool.threadCount) {
+            var first = 0
+            while first < rows {
                 let count = min(panelRows, rows - first)
-                weight.dequantizeRows(first..<(first + count), into: panel)
+                let panel: UnsafePointer<Float>
+                if let converted {
+                    let base = first
+                    pool.parallelFor(count, minimumChunk: 16) { range in
+                        weight.dequantizeRows((base + range.lowerBound)..<(base + range.upperBound),
+                                              into: converted + range.lowerBound * columns)
+                    }
+                    panel = UnsafePointer(converted)
+                } else {
+                    panel = weight.data.assumingMemoryBound(to: Float.self) + first * columns
+                }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(count), Int32(columns),
-                            1, input, Int32(columns), panel, Int32(columns),
-                            0, output + first, Int32(rows))
+                            1, input, Int32(columns), panel, Int32(columns), 0, output + first, Int32(rows))
+                first += count
             }
         }
     }
 
-    /// Rows per converted panel: an eighth of the matrix (enough panels to balance a few
-    /// threads), at most 16 MiB of Float32, a multiple of 16. Large panels matter: SGEMM
-    /// re-packs the whole activation matrix for every panel. Independent of the thread count,
-    /// because SGEMM's rounding depends on where an element falls in its panel.
+    /// Rows per converted panel: the whole matrix when its Float32 copy fits 64 MiB, else
+    /// 64 MiB panels (a multiple of 16 rows).
     static func panelRowCount(rows: Int, columns: Int) -> Int {
-        let balanced = (rows + 7) / 8
-        let capped = min(balanced, (16 << 20) / (columns * MemoryLayout<Float>.stride))
-        return max(16, (capped + 15) / 16 * 16)
+        let fit = (64 << 20) / (columns * MemoryLayout<Float>.stride)
+        return min(rows, max(16, fit / 16 * 16))
     }
 
     /// Float64 reference: dequantizes each weight row and accumulates in Double, without
@@ -132,8 +134,9 @@ public enum MatMul {
     }
 }
 
-/// OpenBLAS runs single-threaded per call here: the pool already splits GEMMs by rows, and
-/// OpenBLAS's own threads would fight ours for the cores.
+/// OpenBLAS thread count. By default OpenBLAS runs single-threaded (callers run it inside the
+/// pool's loops, one call per thread); `run(threads:)` lends it the pool's thread count for one
+/// large GEMM. The setting is process-wide: kernels run one at a time per process.
 enum OpenBLASThreads {
     private static let configured: Bool = {
         openblas_set_num_threads(1)
@@ -141,6 +144,14 @@ enum OpenBLASThreads {
     }()
 
     static func useOneThreadPerCaller() { _ = configured }
+
+    /// Runs `body` with OpenBLAS using `threads` threads, then returns it to one thread.
+    static func run(threads: Int, _ body: () -> Void) {
+        _ = configured
+        if threads > 1 { openblas_set_num_threads(Int32(threads)) }
+        body()
+        if threads > 1 { openblas_set_num_threads(1) }
+    }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for logs and benchmarks.
     static var coreName: String {
