@@ -1,0 +1,161 @@
+import CBLAS
+import CKernels
+import GGUF
+
+/// Matrix products of a weight matrix with rows of Float32 activations:
+/// `output[b*rows + r] = Σ_c W[r, c] · input[b*columns + c]` for `b < batch`.
+///
+/// Small batches (decoding) quantize each activation row once to the weight type's
+/// activation format, exactly as ggml does (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
+/// Q8_K for K-quants, fp16 for F16, bf16 for BF16), then run integer block dot products in C
+/// (AVX2/VNNI on x86-64, NEON/dotprod on aarch64), split by rows over the pool.
+/// Batches of at least `batchedThreshold(for:)` rows (prefill, vision) convert the weight to
+/// Float32 (in 64 MiB panels) and multiply it with multi-threaded OpenBLAS SGEMM.
+public enum MatMul {
+    /// Batch size from which the SGEMM path is used for weights of `type`.
+    public static func batchedThreshold(for type: GGMLType) -> Int {
+        switch type {
+        case .f32, .f16, .bf16: 8
+        default: 16
+        }
+    }
+
+    /// Computes the product (see the type's documentation) on `pool`.
+    /// - Parameters:
+    ///   - input: `batch × weight.columns` floats, row-major.
+    ///   - output: `batch × weight.rows` floats, row-major; must not overlap `input`.
+    public static func compute(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                               output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        if batch >= batchedThreshold(for: weight.type) {
+            computeBatched(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        } else {
+            computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        }
+    }
+
+    /// The integer-dot path for any batch (what `compute` uses for small batches).
+    public static func computeQuantized(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                        output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        let activations = pool.scratch(bytes: activationBytes * batch)
+        for b in 0..<batch {
+            ck_prepare_activation(type, input + b * columns, activations + b * activationBytes, Int64(columns))
+        }
+        let rowBytes = weight.rowBytes
+        let rows = weight.rows
+        let data = weight.data
+        // Chunks of 16 rows: whole cache lines of output, few chunk claims.
+        pool.parallelFor(rows, minimumChunk: 16) { range in
+            ck_mul_mat(type, Int64(columns), data + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                       activations, activationBytes, Int64(batch), output + range.lowerBound, Int64(rows))
+        }
+    }
+
+    /// The SGEMM path for any batch (what `compute` uses for large batches): the weight is
+    /// converted to Float32 in panels of at most 64 MiB (rows split over the pool), and each
+    /// panel is multiplied by one OpenBLAS SGEMM running on `pool.threadCount` OpenBLAS threads,
+    /// which share the packed activations (splitting the GEMM ourselves re-packed them per
+    /// part: 15–40% slower, measured). Panel geometry does not depend on the thread count, and
+    /// OpenBLAS never splits the inner (k) dimension, so results do not either.
+    public static func computeBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                      output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        let columns = weight.columns
+        let rows = weight.rows
+        let panelRows = panelRowCount(rows: rows, columns: columns)
+        let converted: UnsafeMutablePointer<Float>? = weight.type == .f32 ? nil
+            : pool.scratch(bytes: panelRows * columns * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
+        OpenBLASThreads.run(threads: pool.threadCount) {
+            var first = 0
+            while first < rows {
+                let count = min(panelRows, rows - first)
+                let panel: UnsafePointer<Float>
+                if let converted {
+                    let base = first
+                    pool.parallelFor(count, minimumChunk: 16) { range in
+                        weight.dequantizeRows((base + range.lowerBound)..<(base + range.upperBound),
+                                              into: converted + range.lowerBound * columns)
+                    }
+                    panel = UnsafePointer(converted)
+                } else {
+                    panel = weight.data.assumingMemoryBound(to: Float.self) + first * columns
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(count), Int32(columns),
+                            1, input, Int32(columns), panel, Int32(columns), 0, output + first, Int32(rows))
+                first += count
+            }
+        }
+    }
+
+    /// Rows per converted panel: the whole matrix when its Float32 copy fits 64 MiB, else
+    /// 64 MiB panels (a multiple of 16 rows).
+    static func panelRowCount(rows: Int, columns: Int) -> Int {
+        let fit = (64 << 20) / (columns * MemoryLayout<Float>.stride)
+        return min(rows, max(16, fit / 16 * 16))
+    }
+
+    /// Float64 reference: dequantizes each weight row and accumulates in Double, without
+    /// quantizing the activations. Slow; for tests.
+    public static func computeReference(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                        output: UnsafeMutablePointer<Float>) {
+        let columns = weight.columns
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { row.deallocate() }
+        for r in 0..<weight.rows {
+            weight.dequantizeRow(r, into: row)
+            for b in 0..<batch {
+                var sum = 0.0
+                let x = input + b * columns
+                for c in 0..<columns { sum += Double(row[c]) * Double(x[c]) }
+                output[b * weight.rows + r] = Float(sum)
+            }
+        }
+    }
+
+    /// Scalar twin of `computeQuantized`: the same activation quantization and integer block
+    /// sums in portable C, one thread. Differs from the fast path only by float summation order.
+    public static func computeQuantizedReference(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                                 output: UnsafeMutablePointer<Float>) {
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        let activations = UnsafeMutableRawPointer.allocate(byteCount: max(1, activationBytes), alignment: 64)
+        defer { activations.deallocate() }
+        for b in 0..<batch {
+            ck_prepare_activation_ref(type, input + b * columns, activations, Int64(columns))
+            for r in 0..<weight.rows {
+                output[b * weight.rows + r] = ck_vec_dot_ref(type, Int64(columns), weight.rowPointer(r), activations)
+            }
+        }
+    }
+}
+
+/// OpenBLAS thread count. By default OpenBLAS runs single-threaded (callers run it inside the
+/// pool's loops, one call per thread); `run(threads:)` lends it the pool's thread count for one
+/// large GEMM. The setting is process-wide: kernels run one at a time per process.
+enum OpenBLASThreads {
+    private static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    static func useOneThreadPerCaller() { _ = configured }
+
+    /// Runs `body` with OpenBLAS using `threads` threads, then returns it to one thread.
+    static func run(threads: Int, _ body: () -> Void) {
+        _ = configured
+        if threads > 1 { openblas_set_num_threads(Int32(threads)) }
+        body()
+        if threads > 1 { openblas_set_num_threads(1) }
+    }
+
+    /// The OpenBLAS kernel family in use (e.g. "Haswell"), for logs and benchmarks.
+    static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+}
