@@ -13,7 +13,7 @@ extension BPETokenizer {
     public func tokenize(_ text: String, addSpecial: Bool = true, parseSpecial: Bool = false) -> [TokenID] {
         var bytes = Array(text.utf8)
         // Valid UTF-8 never decodes above U+10FFFF, so the throwing path cannot be taken.
-        return (try? tokenize(utf8: &bytes, addSpecial: addSpecial, parseSpecial: parseSpecial)) ?? []
+        return (try? tokenize(utf8: &bytes, valid: true, addSpecial: addSpecial, parseSpecial: parseSpecial)) ?? []
     }
 
     /// Tokenizes raw bytes. Malformed UTF-8 is handled as llama.cpp does (each bad byte becomes
@@ -21,15 +21,20 @@ extension BPETokenizer {
     /// - Throws: `TokenizerError.invalidUTF8` for a 4-byte form above U+10FFFF.
     public func tokenize(utf8 bytes: [UInt8], addSpecial: Bool = true, parseSpecial: Bool = false) throws -> [TokenID] {
         var copy = bytes
-        return try tokenize(utf8: &copy, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        let valid = String(validating: bytes, as: UTF8.self) != nil
+        return try tokenize(utf8: &copy, valid: valid, addSpecial: addSpecial, parseSpecial: parseSpecial)
     }
 
-    private func tokenize(utf8 bytes: inout [UInt8], addSpecial: Bool, parseSpecial: Bool) throws -> [TokenID] {
+    /// - Parameter valid: the bytes are well-formed UTF-8, so words are slices of the input;
+    ///   otherwise each word is re-encoded from the lenient decoding, as llama.cpp does.
+    private func tokenize(utf8 bytes: inout [UInt8], valid: Bool, addSpecial: Bool,
+                          parseSpecial: Bool) throws -> [TokenID] {
         var output: [TokenID] = []
         output.reserveCapacity(bytes.count / 3 + 4)
         if addSpecial && addsBOS, let bos = specialTokens.bos { output.append(bos) }
         let fragments = bytes.isEmpty ? [] : partition(bytes, parseSpecial: parseSpecial)
         var encoder = BPEWordEncoder()
+        var cache: [[UInt8]: Range<Int>] = [:]  // word → where its tokens first went in output
         var lengths: [Int] = []
         var word: [UInt8] = []
         try bytes.withUnsafeBufferPointer { all in
@@ -42,15 +47,32 @@ extension BPETokenizer {
                     lengths.removeAll(keepingCapacity: true)
                     codepoints.withUnsafeBufferPointer { preTokenizer.split($0, into: &lengths) }
                     var start = 0
+                    var byteOffset = range.lowerBound
                     for length in lengths {
                         word.removeAll(keepingCapacity: true)
-                        for codepoint in codepoints[start..<(start + length)] {
-                            guard LenientUTF8.append(codepoint, to: &word) else {
-                                throw TokenizerError.invalidUTF8(byteOffset: range.lowerBound)
+                        if valid {
+                            var byteLength = 0
+                            for codepoint in codepoints[start..<(start + length)] {
+                                byteLength += codepoint < 0x80 ? 1 : codepoint < 0x800 ? 2 : codepoint < 0x10000 ? 3 : 4
+                            }
+                            word.append(contentsOf: UnsafeBufferPointer(rebasing: all[byteOffset..<(byteOffset + byteLength)]))
+                            byteOffset += byteLength
+                        } else {
+                            for codepoint in codepoints[start..<(start + length)] {
+                                guard LenientUTF8.append(codepoint, to: &word) else {
+                                    throw TokenizerError.invalidUTF8(byteOffset: range.lowerBound)
+                                }
                             }
                         }
                         start += length
-                        encodeWord(word, encoder: &encoder, output: &output)
+                        if let previous = cache[word] {
+                            // Index by index: appending a slice of `output` to itself would copy it.
+                            for index in previous { output.append(output[index]) }
+                        } else {
+                            let first = output.count
+                            encodeWord(word, encoder: &encoder, output: &output)
+                            cache[word] = first..<output.count
+                        }
                     }
                 }
             }

@@ -36,47 +36,77 @@ enum SpecialTokenNames {
     /// candidates for one id), the lowest token id wins here.
     static func detect(texts: [[UInt8]], ids: inout SpecialTokenIDs, attributes: inout [TokenAttributes],
                        endOfGeneration: inout Set<TokenID>) {
-        let names = texts.map { String(decoding: $0, as: UTF8.self) }
+        // One pass over the vocabulary with byte keys (String hashing is Unicode-canonical, slow).
         let detected: [(Set<String>, WritableKeyPath<SpecialTokenIDs, TokenID?>)] = [
             (endOfTurn, \.eot), (endOfMessage, \.eom), (fimPrefix, \.fimPrefix), (fimSuffix, \.fimSuffix),
             (fimMiddle, \.fimMiddle), (fimPad, \.fimPad), (fimRepo, \.fimRepo), (fimSeparator, \.fimSeparator),
         ]
-        for (candidates, path) in detected where ids[keyPath: path] == nil {
-            if let index = names.firstIndex(where: { candidates.contains($0) }) {
+        let endOfGenerationGroup = detected.count, alwaysRenderedGroup = detected.count + 1
+        var groupsByName: [[UInt8]: [Int]] = [:]
+        var groups: [Set<String>] = detected.map(\.0)
+        groups.append(SpecialTokenNames.endOfGeneration)
+        groups.append(alwaysRendered)
+        for (group, names) in groups.enumerated() {
+            for name in names { groupsByName[Array(name.utf8), default: []].append(group) }
+        }
+        let longestName = groupsByName.keys.map(\.count).max() ?? 0
+        var firstInGroup = [Int?](repeating: nil, count: detected.count)
+        var endOfGenerationByName: [Int] = []
+        var alwaysRenderedByName: [Int] = []
+        for (index, text) in texts.enumerated() where text.count <= longestName {
+            guard let groups = groupsByName[text] else { continue }
+            for group in groups {
+                switch group {
+                case endOfGenerationGroup: endOfGenerationByName.append(index)
+                case alwaysRenderedGroup: alwaysRenderedByName.append(index)
+                default: if firstInGroup[group] == nil { firstInGroup[group] = index }
+                }
+            }
+        }
+        let names = texts
+        for (group, (_, path)) in detected.enumerated() where ids[keyPath: path] == nil {
+            if let index = firstInGroup[group] {
                 ids[keyPath: path] = TokenID(index)
                 attributes[index].insert(.control)
             }
         }
         // Control tokens named "...unused..." are unused (they stay special for matching).
-        for index in names.indices where attributes[index].contains(.control) && names[index].contains("unused") {
+        for index in names.indices where attributes[index].contains(.control) && contains(names[index], Array("unused".utf8)) {
             attributes[index].insert(.unused)
         }
         for path in [\SpecialTokenIDs.fimPad, \.fimRepo, \.fimSeparator] {
             if let id = ids[keyPath: path] { endOfGeneration.insert(id) }
         }
-        for index in names.indices where SpecialTokenNames.endOfGeneration.contains(names[index]) {
+        for index in endOfGenerationByName {
             endOfGeneration.insert(TokenID(index))
             attributes[index].insert(.control)
         }
-        for index in names.indices where alwaysRendered.contains(names[index]) {
+        for index in alwaysRenderedByName {
             attributes[index] = .userDefined
         }
         for path in [\SpecialTokenIDs.eos, \.eot, \.eom] {
             if let id = ids[keyPath: path] { endOfGeneration.insert(id) }
         }
         // gpt-oss / solar-open: "<|end|>" is not end-of-generation when the channel tokens exist.
-        let eogNames = Set(endOfGeneration.map { names[Int($0)] })
+        let eogNames = Set(endOfGeneration.map { String(decoding: names[Int($0)], as: UTF8.self) })
         let hasCall = eogNames.contains("<|call|>") || eogNames.contains("<|calls|>")
         if hasCall && (eogNames.contains("<|return|>") || eogNames.contains("<|flush|>")),
-           let end = endOfGeneration.first(where: { names[Int($0)] == "<|end|>" }) {
+           let end = endOfGeneration.first(where: { names[Int($0)] == Array("<|end|>".utf8) }) {
             endOfGeneration.remove(end)
             attributes[Int(end)] = .userDefined
         }
         // gemma4 / plamo: "</s>" is a normal token when their own end markers exist.
         if eogNames.contains("<|tool_response>") || eogNames.contains("<|plamo:eos|>"),
-           let end = endOfGeneration.first(where: { names[Int($0)] == "</s>" }) {
+           let end = endOfGeneration.first(where: { names[Int($0)] == Array("</s>".utf8) }) {
             endOfGeneration.remove(end)
             attributes[Int(end)] = .normal
         }
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        return false
     }
 }
