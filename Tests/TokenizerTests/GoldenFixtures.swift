@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Testing
 @testable import Tokenizer
 
@@ -84,12 +85,50 @@ enum GoldenFixtures {
     }
 
     static func goldens(_ pre: String) throws -> Goldens {
-        try load(Goldens.self, fixtures.appendingPathComponent("tokenizer-goldens-\(pre).json"),
-                 hint: "committed goldens; regenerate with tools/goldens/tokenizer_goldens.py")
+        guard let result = goldenCache[pre] else { throw FixtureMissing(path: pre, hint: "unknown vocabulary") }
+        return try result.get()
+    }
+
+    /// How a test builds the tokenizer: from the GGUF file (our reader) or from plain values
+    /// (gguf-py's reading of the same file).
+    enum Source: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case ggufFile, plainValues
+        var testDescription: String { rawValue }
+    }
+
+    /// Built once per process: tests share them (loading dominates an unoptimized test run).
+    private static let tokenizers: [String: Result<BPETokenizer, any Error>] = {
+        var result: [String: Result<BPETokenizer, any Error>] = [:]
+        for pre in preTokenizers {
+            for source in Source.allCases {
+                result["\(pre)/\(source)"] = Result { try buildTokenizer(pre, from: source) }
+            }
+        }
+        return result
+    }()
+
+    private static let goldenCache: [String: Result<Goldens, any Error>] = Dictionary(
+        uniqueKeysWithValues: preTokenizers.map { pre in
+            (pre, Result { try load(Goldens.self, fixtures.appendingPathComponent("tokenizer-goldens-\(pre).json"),
+                                    hint: "committed goldens; regenerate with tools/goldens/tokenizer_goldens.py") })
+        })
+
+    static func tokenizer(_ pre: String, from source: Source) throws -> BPETokenizer {
+        guard let result = tokenizers["\(pre)/\(source)"] else { throw FixtureMissing(path: pre, hint: "unknown vocabulary") }
+        return try result.get()
+    }
+
+    private static func buildTokenizer(_ pre: String, from source: Source) throws -> BPETokenizer {
+        switch source {
+        case .ggufFile:
+            return try BPETokenizer(gguf: GGUFFile(path: fixtures.appendingPathComponent("vocab-\(pre).gguf").path))
+        case .plainValues:
+            return try plainValuesTokenizer(pre)
+        }
     }
 
     /// The tokenizer built from plain values, as the GGUF metadata holds them.
-    static func tokenizer(_ pre: String) throws -> BPETokenizer {
+    static func plainValuesTokenizer(_ pre: String) throws -> BPETokenizer {
         let vocabulary = try vocabulary(pre)
         return try BPETokenizer(
             tokens: vocabulary.tokens, tokenTypes: vocabulary.tokenTypes, merges: vocabulary.merges,

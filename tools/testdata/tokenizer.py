@@ -7,7 +7,10 @@ import json
 import os
 import sys
 
-import gguf
+# tools/testdata/gguf.py (a sibling generator) would shadow the gguf package.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+import gguf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "Tests", "TokenizerTests", "Fixtures")
@@ -47,5 +50,34 @@ def main() -> None:
         print(f"{dst}: {len(data['tokenizer.ggml.tokens'])} tokens")
 
 
+def write_bad_vocab(path: str, model="gpt2", pre="qwen2", merges=True, eos=3, arch="qwen2") -> None:
+    """A tiny vocabulary with one thing wrong, for the error-path tests."""
+    if os.path.exists(path):
+        return
+    w = gguf.GGUFWriter(path, arch)
+    w.add_tokenizer_model(model)
+    if pre is not None:
+        w.add_tokenizer_pre(pre)
+    w.add_token_list(["a", "b", "ab", "<|im_end|>"])
+    w.add_token_types([1, 1, 1, 3])
+    if merges:
+        w.add_token_merges(["a b"])
+    w.add_eos_token_id(eos)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def write_bad_vocabs(out_dir: str) -> None:
+    write_bad_vocab(os.path.join(out_dir, "bad-no-merges.gguf"), merges=False)
+    write_bad_vocab(os.path.join(out_dir, "bad-pre.gguf"), pre="not-a-pre-tokenizer")
+    write_bad_vocab(os.path.join(out_dir, "bad-no-pre.gguf"), pre=None)
+    write_bad_vocab(os.path.join(out_dir, "bad-model.gguf"), model="bert")
+    write_bad_vocab(os.path.join(out_dir, "bad-eos.gguf"), eos=4)
+    write_bad_vocab(os.path.join(out_dir, "good-tiny.gguf"))
+
+
 if __name__ == "__main__":
     main()
+    write_bad_vocabs(os.path.join(sys.argv[1], "tokenizer"))
