@@ -98,12 +98,21 @@ extension BPETokenizer {
     }
 
     /// Cuts special tokens out of the text, longest token first, each at all its leftmost
-    /// non-overlapping occurrences (llama.cpp `tokenizer_st_partition`).
+    /// non-overlapping occurrences (llama.cpp `tokenizer_st_partition`). Only positions holding
+    /// the first byte of some special token are examined (in text that is mostly "<").
     func partition(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
         var fragments: [Fragment] = [.text(0..<bytes.count)]
+        let candidates = specialTokensByLength.filter {
+            parseSpecial || attributes[Int($0)].isDisjoint(with: [.control, .unknown])
+        }
+        if candidates.isEmpty { return fragments }
+        var isFirstByte = [Bool](repeating: false, count: 256)
+        for id in candidates { if let first = tokenTexts[Int(id)].first { isFirstByte[Int(first)] = true } }
+        var positions: [Int] = []
+        for (index, byte) in bytes.enumerated() where isFirstByte[Int(byte)] { positions.append(index) }
+        if positions.isEmpty { return fragments }
         bytes.withUnsafeBufferPointer { text in
-            for id in specialTokensByLength {
-                if !parseSpecial && !attributes[Int(id)].isDisjoint(with: [.control, .unknown]) { continue }
+            for id in candidates {
                 let needle = tokenTexts[Int(id)]
                 guard let first = needle.first else { continue }
                 var next: [Fragment] = []
@@ -112,24 +121,36 @@ extension BPETokenizer {
                     guard case .text(let range) = fragment else { next.append(fragment); continue }
                     var start = range.lowerBound
                     var searchFrom = range.lowerBound
-                    let end = range.upperBound
-                    while searchFrom + needle.count <= end {
-                        guard text[searchFrom] == first, matches(needle, text, at: searchFrom) else {
-                            searchFrom += 1
+                    var candidate = firstIndex(in: positions, notBelow: range.lowerBound)
+                    while candidate < positions.count {
+                        let position = positions[candidate]
+                        candidate += 1
+                        if position + needle.count > range.upperBound { break }
+                        if position < searchFrom || text[position] != first || !matches(needle, text, at: position) {
                             continue
                         }
-                        if searchFrom > start { next.append(.text(start..<searchFrom)) }
+                        if position > start { next.append(.text(start..<position)) }
                         next.append(.token(id))
                         changed = true
-                        searchFrom += needle.count
+                        searchFrom = position + needle.count
                         start = searchFrom
                     }
-                    if start < end { next.append(.text(start..<end)) }
+                    if start < range.upperBound { next.append(.text(start..<range.upperBound)) }
                 }
                 if changed { fragments = next }
             }
         }
         return fragments
+    }
+
+    /// Index of the first element of the sorted `positions` that is ≥ `value`.
+    private func firstIndex(in positions: [Int], notBelow value: Int) -> Int {
+        var low = 0, high = positions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if positions[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     @inline(__always)

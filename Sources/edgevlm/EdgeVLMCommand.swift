@@ -10,6 +10,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         subcommands: [
             InspectCommand.self,
             BenchGGUFCommand.self,
+            TokenizeCommand.self,
         ]
     )
 }
