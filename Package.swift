@@ -48,13 +48,13 @@ var targets: [Target] = [
 
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
-    .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
+    .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [
-    "GGUF", "Kernels", "Runtime", "JobQueue",
+    "GGUF", "Kernels", "Runtime", "JobQueue", "Tokenizer",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 

@@ -11,6 +11,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             InspectCommand.self,
             BenchGGUFCommand.self,
             BenchCommand.self,
+            TokenizeCommand.self,
         ]
     )
 }
