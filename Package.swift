@@ -39,7 +39,9 @@ var targets: [Target] = [
             swiftSettings: kernelSwiftSettings),
     .target(name: "Backends", dependencies: ["Kernels", "CDelegate"]),
     .target(name: "Tokenizer", dependencies: ["GGUF"]),
-    .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"]),
+    // Imaging is optimised in debug builds too: its tests resize megapixel images.
+    .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"],
+            swiftSettings: [.unsafeFlags(["-O"])]),
     .target(name: "Models", dependencies: ["GGUF", "Kernels", "Backends"],
             swiftSettings: kernelSwiftSettings),
     .target(name: "Runtime", dependencies: ["Models", "Tokenizer", "Imaging"]),
