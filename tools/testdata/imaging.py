@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pyref"))
 import llamacpp_slicing  # noqa: E402
 import minicpmv_slicing  # noqa: E402
 
-VERSION = 5
+VERSION = 6
 
 
 def photo_like(w: int, h: int, seed: int) -> Image.Image:
@@ -291,6 +291,8 @@ def main() -> None:
     manifest = {"version": VERSION, "decode": make_decode(out), "resize": make_resize(out),
                 "slicing": make_slicing(out), "slices": make_slices(out),
                 "tensors": make_tensors(out)}
+    # A 1920x1080 photo-like JPEG for `edgevlm imaging bench` and tools/bench/imaging_pillow.py.
+    write(os.path.join(out, "bench1920x1080.jpg"), _jpeg_bytes(photo_like(1920, 1080, 41)))
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=1)
 
