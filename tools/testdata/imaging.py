@@ -281,6 +281,12 @@ def _jpeg_bytes(im):
 
 
 def main() -> None:
+    import PIL
+    if int(PIL.__version__.split(".")[0]) >= 13:
+        # Pillow 13 may resize vertically first (python-pillow/Pillow#9549); the reference
+        # processor and llama.cpp resize horizontally first, as Pillow <= 12 always does.
+        sys.exit(f"imaging.py: Pillow {PIL.__version__} found; run "
+                 "'.venv/bin/pip install -r tools/requirements.txt' (needs pillow<13)")
     out = os.path.join(sys.argv[1], "imaging")
     manifest_path = os.path.join(out, "manifest.json")
     if os.path.exists(manifest_path):
