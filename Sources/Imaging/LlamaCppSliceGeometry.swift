@@ -63,7 +63,8 @@ struct LlamaCppSliceGeometry {
                                      overviewSize: ImageSize(width: scale, height: scale))
         }
         let overview = bestResize(width: size.width, height: size.height, allowUpscale: false)
-        // log((float)W / H): double log of the float quotient, stored as float.
+        // log((float)W / H): with libstdc++ the unqualified call is the double `log` (checked
+        // with a decltype probe against the vendored headers), stored as float.
         let logRatio = Float(log(Double(Float(size.width) / Float(size.height))))
         let ratio = Float(size.width) * Float(size.height) / Float(scale * scale)
         let multiple = Int(min(ratio.rounded(.up), Float(maxSlices)))

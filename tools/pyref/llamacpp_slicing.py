@@ -10,8 +10,9 @@ centre-padded with black (PAD_CEIL) instead of stretched. Both resizes are Pillo
 bicubic in this version (`image_resize_algo_ov/_rf` default BICUBIC, "all algos are
 Pillow-compatible").
 
-Assumption: `log((float)W / H)` resolves to the double `log` (libstdc++ exports only
-`::log(double)` from <cmath>), so the value is computed in double and stored as float.
+`log((float)W / H)` resolves to the double `log` (libstdc++ exports only `::log(double)`
+to the global namespace; checked by compiling a decltype probe with g++ 12 against the
+vendored mtmd-image.h include chain), so it is computed in double and stored as float.
 """
 from __future__ import annotations
 

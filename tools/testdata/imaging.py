@@ -1,7 +1,9 @@
 """Reference data for the Imaging tests, made with independent implementations.
 
 Usage: imaging.py OUTDIR  (writes OUTDIR/imaging/...; idempotent: skips work when the
-manifest for this generator version exists).
+manifest for this generator version exists). Optional: EDGEVLM_IMAGING_EXTRA_IMAGES, a
+colon-separated list of real JPEG/PNG photos to add to the decode and slice cases (local
+checks only; CI uses the generated images).
 
 - decode/: JPEGs and PNGs written by Pillow and pypng, corrupt/truncated variants, and each
   image's expected pixels as Pillow decodes it (`ImageOps.exif_transpose` for JPEG, then
@@ -28,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pyref"))
 import llamacpp_slicing  # noqa: E402
 import minicpmv_slicing  # noqa: E402
 
-VERSION = 6
+VERSION = 7
 
 
 def photo_like(w: int, h: int, seed: int) -> Image.Image:
@@ -94,6 +96,15 @@ def make_decode(out: str) -> list:
     d = os.path.join(out, "decode")
     os.makedirs(d, exist_ok=True)
     cases = []
+    for i, path in enumerate(p for p in os.environ.get("EDGEVLM_IMAGING_EXTRA_IMAGES", "").split(":") if p):
+        with open(path, "rb") as f:
+            data = f.read()
+        ext = ".png" if data[:4] == b"\x89PNG" else ".jpg"
+        write(os.path.join(d, f"extra{i}{ext}"), data)
+        im = pillow_decode(data)
+        write(os.path.join(d, f"extra{i}{ext}.rgb"), rgb_bytes(im))
+        cases.append({"file": f"decode/extra{i}{ext}", "expected": f"decode/extra{i}{ext}.rgb",
+                      "width": im.width, "height": im.height})
 
     def add(name, data, expect_error=None):
         write(os.path.join(d, name), data)
@@ -125,6 +136,18 @@ def make_decode(out: str) -> list:
     for o in range(1, 9):
         exif = Image.Exif(); exif[0x0112] = o
         add(f"exif_orientation{o}.jpg", jpeg(oriented, quality=90, exif=exif.tobytes()))
+    # Hand-built EXIF segments: big-endian ("MM") TIFF, and a second (ignored) Exif APP1.
+    def with_app1(data, tiff):
+        body = b"Exif\0\0" + tiff
+        return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
+    def tiff_orientation(o, big_endian=True):
+        e = ">" if big_endian else "<"
+        return ((b"MM" if big_endian else b"II") + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", 2)
+                + struct.pack(e + "HHI", 0x010F, 2, 4) + b"abc\0"            # Make, ignored
+                + struct.pack(e + "HHIH", 0x0112, 3, 1, o) + b"\0\0" + struct.pack(e + "I", 0))
+    plain = jpeg(oriented, quality=90)
+    add("exif_bigendian6.jpg", with_app1(plain, tiff_orientation(6)))
+    add("exif_two_segments.jpg", with_app1(with_app1(plain, tiff_orientation(3, False)), tiff_orientation(8)))
     full = jpeg(big, quality=85)
     add("truncated.jpg", full[: len(full) * 6 // 10], "truncated")
     add("truncated_header.jpg", full[:300], "truncated")
@@ -239,6 +262,10 @@ def make_slices(out: str) -> list:
               "small": photo_like(400, 300, 23), "strip": photo_like(3000, 400, 24),
               "tall": photo_like(300, 1100, 25), "mid": photo_like(600, 300, 26),
               "jpeg": pillow_decode(_jpeg_bytes(photo_like(1280, 720, 27)))}
+    # Optional real photos (not committed, not in CI): EDGEVLM_IMAGING_EXTRA_IMAGES=a.jpg:b.png
+    for i, path in enumerate(p for p in os.environ.get("EDGEVLM_IMAGING_EXTRA_IMAGES", "").split(":") if p):
+        with open(path, "rb") as f:
+            images[f"extra{i}"] = pillow_decode(f.read())
     for name, im in images.items():
         write(os.path.join(d, f"{name}.rgb"), rgb_bytes(im))
         for mode, mod in (("reference", minicpmv_slicing), ("llamacpp", llamacpp_slicing)):
@@ -291,10 +318,14 @@ def main() -> None:
     manifest_path = os.path.join(out, "manifest.json")
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
-            if json.load(f).get("version") == VERSION:
+            previous = json.load(f)
+            if (previous.get("version") == VERSION and
+                    previous.get("extra_images", "") == os.environ.get("EDGEVLM_IMAGING_EXTRA_IMAGES", "")):
                 return
     os.makedirs(out, exist_ok=True)
-    manifest = {"version": VERSION, "decode": make_decode(out), "resize": make_resize(out),
+    manifest = {"version": VERSION,
+                "extra_images": os.environ.get("EDGEVLM_IMAGING_EXTRA_IMAGES", ""),
+                "decode": make_decode(out), "resize": make_resize(out),
                 "slicing": make_slicing(out), "slices": make_slices(out),
                 "tensors": make_tensors(out)}
     # A 1920x1080 photo-like JPEG for `edgevlm imaging bench` and tools/bench/imaging_pillow.py.
