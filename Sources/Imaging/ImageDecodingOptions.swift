@@ -8,6 +8,7 @@ public struct ImageDecodingOptions: Sendable, Equatable {
     /// `ImageOps.exif_transpose` does. Default true.
     public var appliesEXIFOrientation: Bool
 
+    /// Options with Pillow's pixel limit and EXIF orientation applied, unless given.
     public init(maxPixelCount: Int = 89_478_485, appliesEXIFOrientation: Bool = true) {
         self.maxPixelCount = maxPixelCount
         self.appliesEXIFOrientation = appliesEXIFOrientation

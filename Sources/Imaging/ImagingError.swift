@@ -23,6 +23,7 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file could not be read.
     case unreadableFile(path: String, reason: String)
 
+    /// A message naming what went wrong, where, and what to do.
     public var description: String {
         switch self {
         case let .empty(source):

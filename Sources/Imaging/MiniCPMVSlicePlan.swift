@@ -1,20 +1,29 @@
 /// Columns × rows of a slice grid (columns run along the width).
 public struct SliceGrid: Hashable, Sendable, CustomStringConvertible {
+    /// Slices along the width (m).
     public var columns: Int
+    /// Slices along the height (n).
     public var rows: Int
+    /// A grid of `columns`×`rows` slices.
     public init(columns: Int, rows: Int) {
         self.columns = columns
         self.rows = rows
     }
+    /// "columns×rows".
     public var description: String { "\(columns)×\(rows)" }
 }
 
 /// An axis-aligned rectangle in pixels.
 public struct PixelRect: Hashable, Sendable {
+    /// Left edge.
     public var x: Int
+    /// Top edge.
     public var y: Int
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// The rectangle at (`x`, `y`) of `width`×`height`.
     public init(x: Int, y: Int, width: Int, height: Int) {
         self.x = x
         self.y = y

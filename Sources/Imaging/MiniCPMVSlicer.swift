@@ -1,6 +1,7 @@
 /// The pixels MiniCPM-V's encoder sees for one image: the overview first, then the slices
 /// row-major, each a separate encoder input.
 public struct MiniCPMVSlicedImage: Sendable, Equatable {
+    /// The sizes used.
     public var plan: MiniCPMVSlicePlan
     /// The whole image resized to `plan.overviewSize` (from the original).
     public var overview: RGBImage
@@ -20,8 +21,10 @@ public struct MiniCPMVSlicedImage: Sendable, Equatable {
 /// `.reference` mode (default) reproduces the official Python processor bit for bit
 /// (Pillow bicubic); `.llamaCpp` reproduces llama.cpp 0.3.36 for side-by-side checks.
 public struct MiniCPMVSlicer: Sendable {
+    /// Sizes and mode.
     public var configuration: MiniCPMVSlicingConfiguration
 
+    /// A slicer with MiniCPM-V's defaults (448, 14, 9 slices, reference mode) unless given.
     public init(configuration: MiniCPMVSlicingConfiguration = MiniCPMVSlicingConfiguration()) {
         self.configuration = configuration
     }

@@ -22,8 +22,10 @@ public struct MiniCPMVSlicingConfiguration: Sendable, Equatable {
     public var patchSize: Int
     /// Most slices per image (9).
     public var maxSliceCount: Int
+    /// Reference (default) or llama.cpp-compatible behaviour.
     public var mode: MiniCPMVSlicingMode
 
+    /// MiniCPM-V's values unless given; validated when the slicer uses them.
     public init(scaleResolution: Int = 448, patchSize: Int = 14, maxSliceCount: Int = 9,
                 mode: MiniCPMVSlicingMode = .reference) {
         self.scaleResolution = scaleResolution
