@@ -20,6 +20,7 @@ import json
 import os
 import struct
 import sys
+import warnings
 import zlib
 
 import numpy as np
@@ -167,7 +168,9 @@ def make_decode(out: str) -> list:
     add("palette8.png", pillow_png(base.convert("P", palette=Image.Palette.ADAPTIVE, colors=200)))
     add("palette4.png", pillow_png(base.convert("P", palette=Image.Palette.ADAPTIVE, colors=16), bits=4))
     pal = base.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
-    add("palette_trns.png", pillow_png(pal, transparency=bytes(range(0, 256, 4))))
+    with warnings.catch_warnings():  # Pillow suggests RGBA; a tRNS palette PNG is the point here
+        warnings.simplefilter("ignore")
+        add("palette_trns.png", pillow_png(pal, transparency=bytes(range(0, 256, 4))))
     add("gray_trns.png", pillow_png(base.convert("L"), transparency=77))
 
     rng = np.random.default_rng(7)
