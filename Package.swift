@@ -28,8 +28,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                    providers: [.apt(["libopenblas-dev"])]),
     .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
-    .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
-                   providers: [.apt(["libpng-dev"])]),
+    .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16")]),
     .target(name: "CKernels", path: "Sources/CKernels",
             cSettings: [.unsafeFlags(["-O3"])]),
     .target(name: "CDelegate", path: "Sources/CDelegate"),
@@ -40,7 +39,10 @@ var targets: [Target] = [
             swiftSettings: kernelSwiftSettings),
     .target(name: "Backends", dependencies: ["Kernels", "CDelegate"]),
     .target(name: "Tokenizer", dependencies: ["GGUF"]),
-    .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"]),
+    // Imaging is optimised in debug builds too (its tests resize megapixel images) and uses
+    // the kernels' CPU level (32-bit integer multiplies vectorise from SSE4.1/AVX2 on).
+    .target(name: "Imaging", dependencies: ["CJPEG", "CPNG"],
+            swiftSettings: [.unsafeFlags(["-O"] + cpuSwiftFlags)]),
     .target(name: "Models", dependencies: ["GGUF", "Kernels", "Backends"],
             swiftSettings: kernelSwiftSettings),
     .target(name: "Runtime", dependencies: ["Models", "Tokenizer", "Imaging"]),

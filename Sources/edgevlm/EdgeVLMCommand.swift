@@ -12,6 +12,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             BenchGGUFCommand.self,
             BenchCommand.self,
             TokenizeCommand.self,
+            ImagingCommand.self,
         ]
     )
 }
