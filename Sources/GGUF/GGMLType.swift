@@ -1,7 +1,8 @@
 /// A ggml tensor element type, by its stable on-disk code (`enum ggml_type` in ggml.h).
 ///
 /// Codes that ggml removed from the format (4, 5, 31–33, 36–38) are not cases: a file that
-/// uses one gets ``GGUFError/unknownTensorType(file:tensor:code:)``.
+/// uses one gets ``GGUFError/unknownTensorType(file:tensor:code:)``. The table matches the
+/// llama.cpp vendored in llama-cpp-python 0.3.36 (`GGML_TYPE_COUNT` = 43).
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0
     case f16 = 1
@@ -35,12 +36,17 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case tq1_0 = 34
     case tq2_0 = 35
     case mxfp4 = 39
+    case nvfp4 = 40
+    case q1_0 = 41
+    case q2_0 = 42
 
     /// Number of elements in one block (1 for plain scalar types).
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .i8, .i16, .i32, .i64, .f64: 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_NL, .mxfp4: 32
+        case .nvfp4, .q2_0: 64
+        case .q1_0: 128
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K,
              .iq2_XXS, .iq2_XS, .iq3_XXS, .iq1_S, .iq3_S, .iq2_S, .iq4_XS, .iq1_M,
              .tq1_0, .tq2_0: 256
@@ -82,6 +88,9 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .tq1_0: 54
         case .tq2_0: 66
         case .mxfp4: 17
+        case .nvfp4: 36
+        case .q1_0: 18
+        case .q2_0: 18
         }
     }
 
@@ -120,6 +129,9 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .tq1_0: "tq1_0"
         case .tq2_0: "tq2_0"
         case .mxfp4: "mxfp4"
+        case .nvfp4: "nvfp4"
+        case .q1_0: "q1_0"
+        case .q2_0: "q2_0"
         }
     }
 
