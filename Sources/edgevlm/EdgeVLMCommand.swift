@@ -13,6 +13,8 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             BenchCommand.self,
             TokenizeCommand.self,
             ImagingCommand.self,
+            GenerateCommand.self,
+            BenchLLMCommand.self,
         ]
     )
 }
