@@ -7,6 +7,8 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         commandName: "edgevlm",
         abstract: "Run MiniCPM-V on this device: inspect models, generate, caption, run the agent.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [
+            BenchCommand.self,
+        ]
     )
 }

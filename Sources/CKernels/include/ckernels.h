@@ -1,5 +1,103 @@
-// CKernels: innermost quantized block dot products in C intrinsics (see ARCHITECTURE.md).
-// Filled in by the kernels work (issue 3).
 #pragma once
+// CKernels: the innermost quantized block dot products, activation quantization and type
+// conversions of EdgeVLM, in C with intrinsics (Swift cannot emit vpmaddubsw/vpdpbusd/sdot).
+// Everything around them (tiling, threading, the other ops) is Swift, in module Kernels.
+//
+// Block layouts and the activation quantizers follow ggml exactly (same rounding), so results
+// match llama.cpp's CPU backend up to float summation order.
+//
+// Types are identified by their ggml type code (enum ggml_type). Each quantized weight type
+// has an activation ("vec dot") type, as in ggml: Q4_0/Q5_0/Q8_0 -> Q8_0, Q4_1/Q5_1 -> Q8_1,
+// K-quants -> Q8_K, F16 -> F16, BF16 -> BF16, F32 -> F32.
+//
+// Instruction sets: chosen at run time on x86-64 (cpuid), at build time on aarch64
+// (__ARM_FEATURE_DOTPROD, or per-function target attributes when CK_ARM_RUNTIME_DOTPROD).
 #include <stdint.h>
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_Q4_0 = 2, CK_TYPE_Q4_1 = 3, CK_TYPE_Q5_0 = 6,
+    CK_TYPE_Q5_1 = 7, CK_TYPE_Q8_0 = 8, CK_TYPE_Q8_1 = 9, CK_TYPE_Q2_K = 10, CK_TYPE_Q3_K = 11,
+    CK_TYPE_Q4_K = 12, CK_TYPE_Q5_K = 13, CK_TYPE_Q6_K = 14, CK_TYPE_Q8_K = 15, CK_TYPE_BF16 = 30,
+};
+
+/// Instruction-set levels of the dispatched kernels.
+enum {
+    CK_ISA_SCALAR = 0,      // portable C
+    CK_ISA_AVX2 = 1,        // x86-64 AVX2 + FMA + F16C
+    CK_ISA_AVX512VNNI = 2,  // AVX2 kernels with vpdpbusd on ymm (AVX512-VL + VNNI)
+    CK_ISA_NEON = 10,       // aarch64 NEON
+    CK_ISA_NEON_DOTPROD = 11, // aarch64 NEON + sdot
+};
+
+/// Best instruction-set level this CPU supports (detected once).
+int ck_isa_best(void);
+/// Level in use. Starts at ck_isa_best().
+int ck_isa_current(void);
+/// Selects a level (tests use it to compare paths); levels above ck_isa_best() are clamped.
+/// Returns the level now in use. Not thread-safe against concurrent kernel calls.
+int ck_isa_set(int level);
+/// Human-readable name of a level.
+const char *ck_isa_name(int level);
+
+/// 1 when `type` has a dot kernel here, 0 otherwise.
+int ck_type_supported(int type);
+/// Elements per block of `type` (1 for F32/F16/BF16), 0 if unsupported.
+int ck_block_size(int type);
+/// Bytes per block of `type`, 0 if unsupported.
+int ck_block_bytes(int type);
+/// Activation type the dot kernel of weight `type` expects.
+int ck_activation_type(int type);
+/// Bytes of one activation row of `n` elements for weight `type` (n a multiple of its block).
+size_t ck_activation_row_bytes(int type, int64_t n);
+
+/// Quantizes/converts `n` floats into the activation format of weight `type`.
+void ck_prepare_activation(int type, const float *x, void *y, int64_t n);
+/// Scalar twin of ck_prepare_activation (identical output by contract).
+void ck_prepare_activation_ref(int type, const float *x, void *y, int64_t n);
+
+/// Dot product of one weight row (`n` elements of `type`) with one prepared activation row.
+float ck_vec_dot(int type, int64_t n, const void *w, const void *a);
+/// Portable scalar twin of ck_vec_dot: same integer block sums, sequential float accumulation.
+float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a);
+
+/// out[b*out_stride + r] = dot(row r of w, activation b) for r < nrows, b < batch.
+/// Rows are `row_bytes` apart, activations `act_bytes` apart.
+void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
+                const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
+
+/// Decodes `n` elements of `type` (a multiple of its block size) to floats.
+void ck_dequantize_row(int type, const void *x, float *y, int64_t n);
+
+/// Conversions. fp16 follows IEEE binary16 round-to-nearest-even; bf16 follows ggml
+/// (round to nearest even, NaN kept quiet).
+float ck_fp16_to_fp32(uint16_t h);
+uint16_t ck_fp32_to_fp16(float f);
+void ck_fp16_to_fp32_row(const uint16_t *x, float *y, int64_t n);
+void ck_fp32_to_fp16_row(const float *x, uint16_t *y, int64_t n);
+float ck_bf16_to_fp32(uint16_t h);
+uint16_t ck_fp32_to_bf16(float f);
+
+/// ggml's GELU with its fp16 lookup table (GGML_GELU_FP16): x rounded to fp16, table of
+/// fp16 results of the tanh approximation; |x| >= 10 short-circuits (x or 0).
+void ck_gelu_fp16_table(const float *x, float *y, int64_t n);
+
+/// Streams `bytes` bytes (read only) and returns a checksum so the reads are not elided.
+uint64_t ck_stream_read(const void *p, size_t bytes);
+
+/// A spin-wait hint (x86 `pause`, ARM `yield`) for busy-wait loops.
+static inline void ck_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,228 @@
+// aarch64 kernels: NEON (baseline ARMv8-A), and NEON + sdot (ARMv8.2 dotprod) compiled with a
+// per-function target attribute and chosen at run time (HWCAP_ASIMDDP), so one binary serves
+// both. Integer block sums are exact; results equal the scalar twins up to float order.
+#include "ck_internal.h"
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
+int ck_arm_has_dotprod(void) {
+#if defined(__ARM_FEATURE_DOTPROD)
+    return 1;
+#elif defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+    return 0;
+#endif
+}
+
+#define DOTPROD __attribute__((target("dotprod")))
+
+/// 16 x int8 · int8 -> 4 x int32 (plain NEON: widening multiply, pairwise add).
+static inline int32x4_t dot16_neon(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    p = vmlal_s8(p, vget_high_s8(a), vget_high_s8(b)); // |sum| ≤ 2·128·127, fits int16
+    return vpadalq_s16(acc, p);
+}
+
+DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+    return vdotq_s32(acc, a, b);
+}
+
+#define DEFINE_Q4_0(NAME, ATTR, DOT16) \
+ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
+    const block_q4_0 *x = vw; const block_q8_0 *y = va; \
+    const uint8x16_t m4 = vdupq_n_u8(0x0F); \
+    const int8x16_t s8 = vdupq_n_s8(8); \
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0); \
+    const int64_t nb = n / 32; \
+    int64_t i = 0; \
+    for (; i + 1 < nb; i += 2) { \
+        const uint8x16_t v0 = vld1q_u8(x[i].qs), v1 = vld1q_u8(x[i + 1].qs); \
+        const int8x16_t l0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v0, m4)), s8); \
+        const int8x16_t h0 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v0, 4)), s8); \
+        const int8x16_t l1 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v1, m4)), s8); \
+        const int8x16_t h1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v1, 4)), s8); \
+        int32x4_t p0 = DOT16(vdupq_n_s32(0), l0, vld1q_s8(y[i].qs)); \
+        p0 = DOT16(p0, h0, vld1q_s8(y[i].qs + 16)); \
+        int32x4_t p1 = DOT16(vdupq_n_s32(0), l1, vld1q_s8(y[i + 1].qs)); \
+        p1 = DOT16(p1, h1, vld1q_s8(y[i + 1].qs + 16)); \
+        acc0 = vmlaq_n_f32(acc0, vcvtq_f32_s32(p0), CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
+        acc1 = vmlaq_n_f32(acc1, vcvtq_f32_s32(p1), CK_FP16(x[i + 1].d) * CK_FP16(y[i + 1].d)); \
+    } \
+    for (; i < nb; i++) { \
+        const uint8x16_t v0 = vld1q_u8(x[i].qs); \
+        const int8x16_t l0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v0, m4)), s8); \
+        const int8x16_t h0 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v0, 4)), s8); \
+        int32x4_t p0 = DOT16(vdupq_n_s32(0), l0, vld1q_s8(y[i].qs)); \
+        p0 = DOT16(p0, h0, vld1q_s8(y[i].qs + 16)); \
+        acc0 = vmlaq_n_f32(acc0, vcvtq_f32_s32(p0), CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
+    } \
+    return vaddvq_f32(vaddq_f32(acc0, acc1)); \
+}
+
+#define DEFINE_Q8_0(NAME, ATTR, DOT16) \
+ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
+    const block_q8_0 *x = vw; const block_q8_0 *y = va; \
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0); \
+    const int64_t nb = n / 32; \
+    int64_t i = 0; \
+    for (; i + 1 < nb; i += 2) { \
+        int32x4_t p0 = DOT16(vdupq_n_s32(0), vld1q_s8(x[i].qs), vld1q_s8(y[i].qs)); \
+        p0 = DOT16(p0, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16)); \
+        int32x4_t p1 = DOT16(vdupq_n_s32(0), vld1q_s8(x[i + 1].qs), vld1q_s8(y[i + 1].qs)); \
+        p1 = DOT16(p1, vld1q_s8(x[i + 1].qs + 16), vld1q_s8(y[i + 1].qs + 16)); \
+        acc0 = vmlaq_n_f32(acc0, vcvtq_f32_s32(p0), CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
+        acc1 = vmlaq_n_f32(acc1, vcvtq_f32_s32(p1), CK_FP16(x[i + 1].d) * CK_FP16(y[i + 1].d)); \
+    } \
+    for (; i < nb; i++) { \
+        int32x4_t p0 = DOT16(vdupq_n_s32(0), vld1q_s8(x[i].qs), vld1q_s8(y[i].qs)); \
+        p0 = DOT16(p0, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16)); \
+        acc0 = vmlaq_n_f32(acc0, vcvtq_f32_s32(p0), CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
+    } \
+    return vaddvq_f32(vaddq_f32(acc0, acc1)); \
+}
+
+#define DEFINE_Q4_K(NAME, ATTR, DOT16) \
+ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
+    const block_q4_K *x = vw; const block_q8_K *y = va; \
+    const uint8x16_t m4 = vdupq_n_u8(0x0F); \
+    float sumf = 0; \
+    for (int64_t i = 0; i < n / QK_K; i++) { \
+        uint8_t sc[8], mn[8]; \
+        for (int j = 0; j < 8; j++) ck_scale_min_k4(j, x[i].scales, &sc[j], &mn[j]); \
+        int summ = 0; \
+        for (int j = 0; j < 8; j++) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]); \
+        const uint8_t *q4 = x[i].qs; const int8_t *q8 = y[i].qs; \
+        int32_t isum = 0; \
+        for (int jp = 0; jp < 4; jp++) { \
+            const uint8x16_t b0 = vld1q_u8(q4 + 32 * jp), b1 = vld1q_u8(q4 + 32 * jp + 16); \
+            int32x4_t lo = DOT16(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(b0, m4)), vld1q_s8(q8 + 64 * jp)); \
+            lo = DOT16(lo, vreinterpretq_s8_u8(vandq_u8(b1, m4)), vld1q_s8(q8 + 64 * jp + 16)); \
+            int32x4_t hi = DOT16(vdupq_n_s32(0), vreinterpretq_s8_u8(vshrq_n_u8(b0, 4)), vld1q_s8(q8 + 64 * jp + 32)); \
+            hi = DOT16(hi, vreinterpretq_s8_u8(vshrq_n_u8(b1, 4)), vld1q_s8(q8 + 64 * jp + 48)); \
+            isum += vaddvq_s32(lo) * sc[2 * jp] + vaddvq_s32(hi) * sc[2 * jp + 1]; \
+        } \
+        sumf += CK_FP16(x[i].d) * y[i].d * isum - CK_FP16(x[i].dmin) * y[i].d * summ; \
+    } \
+    return sumf; \
+}
+
+#define DEFINE_Q6_K(NAME, ATTR, DOT16) \
+ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
+    const block_q6_K *x = vw; const block_q8_K *y = va; \
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), m3 = vdupq_n_u8(3); \
+    const int8x16_t s32 = vdupq_n_s8(32); \
+    float sumf = 0; \
+    for (int64_t i = 0; i < n / QK_K; i++) { \
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh; const int8_t *q8 = y[i].qs; \
+        const int8_t *sc = x[i].scales; \
+        int32_t isum = 0; \
+        for (int half = 0; half < 2; half++) { \
+            for (int part = 0; part < 2; part++) { /* elements l = 16·part .. 16·part+15 */ \
+                const uint8x16_t a = vld1q_u8(ql + 16 * part), b = vld1q_u8(ql + 32 + 16 * part); \
+                const uint8x16_t h = vld1q_u8(qh + 16 * part); \
+                int8x16_t q[4]; \
+                q[0] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(a, m4), vshlq_n_u8(vandq_u8(h, m3), 4))), s32); \
+                q[1] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(b, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m3), 4))), s32); \
+                q[2] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(a, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m3), 4))), s32); \
+                q[3] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(b, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4))), s32); \
+                for (int k = 0; k < 4; k++) { \
+                    const int32x4_t p = DOT16(vdupq_n_s32(0), q[k], vld1q_s8(q8 + 32 * k + 16 * part)); \
+                    isum += vaddvq_s32(p) * sc[2 * k + part]; \
+                } \
+            } \
+            ql += 64; qh += 32; q8 += 128; sc += 8; \
+        } \
+        sumf += CK_FP16(x[i].d) * y[i].d * isum; \
+    } \
+    return sumf; \
+}
+
+DEFINE_Q4_0(dot_q4_0_neon, , dot16_neon)
+DEFINE_Q4_0(dot_q4_0_sdot, DOTPROD, dot16_sdot)
+DEFINE_Q8_0(dot_q8_0_neon, , dot16_neon)
+DEFINE_Q8_0(dot_q8_0_sdot, DOTPROD, dot16_sdot)
+DEFINE_Q4_K(dot_q4_K_neon, , dot16_neon)
+DEFINE_Q4_K(dot_q4_K_sdot, DOTPROD, dot16_sdot)
+DEFINE_Q6_K(dot_q6_K_neon, , dot16_neon)
+DEFINE_Q6_K(dot_q6_K_sdot, DOTPROD, dot16_sdot)
+
+static float dot_f32_neon(int64_t n, const void *vw, const void *va) {
+    const float *w = vw, *a = va;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0), s2 = vdupq_n_f32(0), s3 = vdupq_n_f32(0);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = vfmaq_f32(s0, vld1q_f32(w + i), vld1q_f32(a + i));
+        s1 = vfmaq_f32(s1, vld1q_f32(w + i + 4), vld1q_f32(a + i + 4));
+        s2 = vfmaq_f32(s2, vld1q_f32(w + i + 8), vld1q_f32(a + i + 8));
+        s3 = vfmaq_f32(s3, vld1q_f32(w + i + 12), vld1q_f32(a + i + 12));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; i++) sum += w[i] * a[i];
+    return sum;
+}
+
+static inline float32x4_t load_f16x4(const uint16_t *p) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
+static float dot_f16_neon(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw, *a = va;
+    float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0), s2 = vdupq_n_f32(0), s3 = vdupq_n_f32(0);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = vfmaq_f32(s0, load_f16x4(w + i), load_f16x4(a + i));
+        s1 = vfmaq_f32(s1, load_f16x4(w + i + 4), load_f16x4(a + i + 4));
+        s2 = vfmaq_f32(s2, load_f16x4(w + i + 8), load_f16x4(a + i + 8));
+        s3 = vfmaq_f32(s3, load_f16x4(w + i + 12), load_f16x4(a + i + 12));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    for (; i < n; i++) sum += CK_FP16(w[i]) * CK_FP16(a[i]);
+    return sum;
+}
+
+/// ggml's NEON quantize_row_q8_0: round to nearest, ties to even (vcvtnq).
+static void prep_q8_0_neon(const float *x, void *vy, int64_t n) {
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        float32x4_t v[8], amax = vdupq_n_f32(0);
+        for (int j = 0; j < 8; j++) {
+            v[j] = vld1q_f32(x + 4 * j);
+            amax = vmaxq_f32(amax, vabsq_f32(v[j]));
+        }
+        const float m = vmaxvq_f32(amax);
+        y[i].d = ck_fp32_to_fp16_bits(m / 127.0f);
+        const float id = m != 0.0f ? 127.0f / m : 0.0f;
+        for (int j = 0; j < 8; j++) {
+            const int32x4_t q = vcvtnq_s32_f32(vmulq_n_f32(v[j], id));
+            y[i].qs[4 * j + 0] = (int8_t)vgetq_lane_s32(q, 0);
+            y[i].qs[4 * j + 1] = (int8_t)vgetq_lane_s32(q, 1);
+            y[i].qs[4 * j + 2] = (int8_t)vgetq_lane_s32(q, 2);
+            y[i].qs[4 * j + 3] = (int8_t)vgetq_lane_s32(q, 3);
+        }
+    }
+}
+
+void ck_fill_neon(ck_kernel_table *t) {
+    t->dot[CK_TYPE_F32] = dot_f32_neon;
+    t->dot[CK_TYPE_F16] = dot_f16_neon;
+    t->dot[CK_TYPE_Q4_0] = dot_q4_0_neon;
+    t->dot[CK_TYPE_Q8_0] = dot_q8_0_neon;
+    t->dot[CK_TYPE_Q4_K] = dot_q4_K_neon;
+    t->dot[CK_TYPE_Q6_K] = dot_q6_K_neon;
+    t->prep[CK_TYPE_Q8_0] = prep_q8_0_neon;
+}
+
+void ck_fill_neon_dotprod(ck_kernel_table *t) {
+    t->dot[CK_TYPE_Q4_0] = dot_q4_0_sdot;
+    t->dot[CK_TYPE_Q8_0] = dot_q8_0_sdot;
+    t->dot[CK_TYPE_Q4_K] = dot_q4_K_sdot;
+    t->dot[CK_TYPE_Q6_K] = dot_q6_K_sdot;
+}
+#endif

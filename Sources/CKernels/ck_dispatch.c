@@ -1,0 +1,161 @@
+// Run-time selection of the kernel table and the public entry points of CKernels.
+#include "ck_internal.h"
+#include <pthread.h>
+
+void ck_prep_bf16(const float *x, void *y, int64_t n);
+
+static ck_kernel_table table_scalar, table_best, table_current;
+static int isa_best = CK_ISA_SCALAR, isa_current = CK_ISA_SCALAR;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void fill_level(ck_kernel_table *t, int level) {
+    ck_fill_scalar(t);
+#if defined(__x86_64__)
+    if (level >= CK_ISA_AVX2) ck_fill_avx2(t);
+    if (level >= CK_ISA_AVX512VNNI) ck_fill_avx512vnni(t);
+#elif defined(__aarch64__)
+    if (level >= CK_ISA_NEON) ck_fill_neon(t);
+    if (level >= CK_ISA_NEON_DOTPROD) ck_fill_neon_dotprod(t);
+#else
+    (void)level;
+#endif
+}
+
+static void init_once(void) {
+    ck_tables_init();
+    ck_fill_scalar(&table_scalar);
+    int best = CK_ISA_SCALAR;
+#if defined(__x86_64__)
+    if (ck_x86_has_avx2()) best = CK_ISA_AVX2;
+    if (best == CK_ISA_AVX2 && ck_x86_has_avx512vnni()) best = CK_ISA_AVX512VNNI;
+#elif defined(__aarch64__)
+    best = CK_ISA_NEON;
+    if (ck_arm_has_dotprod()) best = CK_ISA_NEON_DOTPROD;
+#endif
+    isa_best = best;
+    fill_level(&table_best, best);
+    table_current = table_best;
+    isa_current = best;
+}
+
+static inline void ensure(void) { pthread_once(&once, init_once); }
+void ck_ensure_init(void) { ensure(); }
+
+int ck_isa_best(void) { ensure(); return isa_best; }
+int ck_isa_current(void) { ensure(); return isa_current; }
+
+int ck_isa_set(int level) {
+    ensure();
+    int chosen = level;
+#if defined(__x86_64__)
+    if (chosen != CK_ISA_SCALAR && chosen != CK_ISA_AVX2 && chosen != CK_ISA_AVX512VNNI) chosen = CK_ISA_SCALAR;
+#elif defined(__aarch64__)
+    if (chosen != CK_ISA_NEON && chosen != CK_ISA_NEON_DOTPROD) chosen = CK_ISA_SCALAR;
+#else
+    chosen = CK_ISA_SCALAR;
+#endif
+    if (chosen > isa_best) chosen = isa_best;
+    fill_level(&table_current, chosen);
+    isa_current = chosen;
+    return chosen;
+}
+
+const char *ck_isa_name(int level) {
+    switch (level) {
+    case CK_ISA_SCALAR: return "scalar";
+    case CK_ISA_AVX2: return "avx2";
+    case CK_ISA_AVX512VNNI: return "avx2+avx512vnni";
+    case CK_ISA_NEON: return "neon";
+    case CK_ISA_NEON_DOTPROD: return "neon+dotprod";
+    default: return "unknown";
+    }
+}
+
+int ck_block_size(int type) {
+    switch (type) {
+    case CK_TYPE_F32: case CK_TYPE_F16: case CK_TYPE_BF16: return 1;
+    case CK_TYPE_Q4_0: case CK_TYPE_Q4_1: case CK_TYPE_Q5_0: case CK_TYPE_Q5_1:
+    case CK_TYPE_Q8_0: case CK_TYPE_Q8_1: return 32;
+    case CK_TYPE_Q2_K: case CK_TYPE_Q3_K: case CK_TYPE_Q4_K: case CK_TYPE_Q5_K:
+    case CK_TYPE_Q6_K: case CK_TYPE_Q8_K: return QK_K;
+    default: return 0;
+    }
+}
+
+int ck_block_bytes(int type) {
+    switch (type) {
+    case CK_TYPE_F32: return 4;
+    case CK_TYPE_F16: case CK_TYPE_BF16: return 2;
+    case CK_TYPE_Q4_0: return 18;
+    case CK_TYPE_Q4_1: return 20;
+    case CK_TYPE_Q5_0: return 22;
+    case CK_TYPE_Q5_1: return 24;
+    case CK_TYPE_Q8_0: return 34;
+    case CK_TYPE_Q8_1: return 36;
+    case CK_TYPE_Q2_K: return 84;
+    case CK_TYPE_Q3_K: return 110;
+    case CK_TYPE_Q4_K: return 144;
+    case CK_TYPE_Q5_K: return 176;
+    case CK_TYPE_Q6_K: return 210;
+    case CK_TYPE_Q8_K: return 292;
+    default: return 0;
+    }
+}
+
+int ck_type_supported(int type) {
+    return type != CK_TYPE_Q8_1 && type != CK_TYPE_Q8_K && ck_block_size(type) != 0;
+}
+
+int ck_activation_type(int type) {
+    switch (type) {
+    case CK_TYPE_F32: return CK_TYPE_F32;
+    case CK_TYPE_F16: return CK_TYPE_F16;
+    case CK_TYPE_BF16: return CK_TYPE_BF16;
+    case CK_TYPE_Q4_0: case CK_TYPE_Q5_0: case CK_TYPE_Q8_0: return CK_TYPE_Q8_0;
+    case CK_TYPE_Q4_1: case CK_TYPE_Q5_1: return CK_TYPE_Q8_1;
+    default: return CK_TYPE_Q8_K;
+    }
+}
+
+size_t ck_activation_row_bytes(int type, int64_t n) {
+    const int at = ck_activation_type(type);
+    return (size_t)(n / ck_block_size(at)) * (size_t)ck_block_bytes(at);
+}
+
+static void prepare_with(const ck_kernel_table *t, int type, const float *x, void *y, int64_t n) {
+    const int at = ck_activation_type(type);
+    if (at == CK_TYPE_F32) { memcpy(y, x, (size_t)n * 4); return; }
+    if (at == CK_TYPE_BF16) { ck_prep_bf16(x, y, n); return; }
+    t->prep[at](x, y, n);
+}
+
+void ck_prepare_activation(int type, const float *x, void *y, int64_t n) {
+    ensure();
+    prepare_with(&table_current, type, x, y, n);
+}
+
+void ck_prepare_activation_ref(int type, const float *x, void *y, int64_t n) {
+    ensure();
+    prepare_with(&table_scalar, type, x, y, n);
+}
+
+float ck_vec_dot(int type, int64_t n, const void *w, const void *a) {
+    ensure();
+    return table_current.dot[type](n, w, a);
+}
+
+float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a) {
+    ensure();
+    return table_scalar.dot[type](n, w, a);
+}
+
+void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
+                const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
+    ensure();
+    const ck_dot_fn dot = table_current.dot[type];
+    const char *wr = w;
+    for (int64_t r = 0; r < nrows; r++, wr += row_bytes) {
+        const char *ar = act;
+        for (int64_t b = 0; b < batch; b++, ar += act_bytes) out[b * out_stride + r] = dot(n, wr, ar);
+    }
+}

@@ -1,0 +1,94 @@
+// Internal declarations of CKernels: ggml block layouts, conversions, per-ISA kernel tables.
+#pragma once
+#include "include/ckernels.h"
+#include <string.h>
+#include <math.h>
+
+#define QK4_0 32
+#define QK8_0 32
+#define QK_K 256
+#define K_SCALE_SIZE 12
+
+typedef uint16_t ck_half;
+
+typedef struct { ck_half d; uint8_t qs[QK4_0 / 2]; } block_q4_0;
+typedef struct { ck_half d; ck_half m; uint8_t qs[QK4_0 / 2]; } block_q4_1;
+typedef struct { ck_half d; uint8_t qh[4]; uint8_t qs[QK4_0 / 2]; } block_q5_0;
+typedef struct { ck_half d; ck_half m; uint8_t qh[4]; uint8_t qs[QK4_0 / 2]; } block_q5_1;
+typedef struct { ck_half d; int8_t qs[QK8_0]; } block_q8_0;
+typedef struct { ck_half d; ck_half s; int8_t qs[QK8_0]; } block_q8_1;
+typedef struct { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; ck_half d; ck_half dmin; } block_q2_K;
+typedef struct { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; ck_half d; } block_q3_K;
+typedef struct { ck_half d; ck_half dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; } block_q4_K;
+typedef struct { ck_half d; ck_half dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } block_q5_K;
+typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; ck_half d; } block_q6_K;
+typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
+
+_Static_assert(sizeof(block_q4_0) == 18, "q4_0");
+_Static_assert(sizeof(block_q4_1) == 20, "q4_1");
+_Static_assert(sizeof(block_q5_0) == 22, "q5_0");
+_Static_assert(sizeof(block_q5_1) == 24, "q5_1");
+_Static_assert(sizeof(block_q8_0) == 34, "q8_0");
+_Static_assert(sizeof(block_q8_1) == 36, "q8_1");
+_Static_assert(sizeof(block_q2_K) == 84, "q2_K");
+_Static_assert(sizeof(block_q3_K) == 110, "q3_K");
+_Static_assert(sizeof(block_q4_K) == 144, "q4_K");
+_Static_assert(sizeof(block_q5_K) == 176, "q5_K");
+_Static_assert(sizeof(block_q6_K) == 210, "q6_K");
+_Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+
+/// fp16 -> fp32 lookup (filled by ck_tables_init); avoids vpinsrw chains in hot loops.
+extern float ck_fp16_table[65536];
+void ck_tables_init(void);
+/// Runs the one-time initialisation (tables, CPU detection) if it has not run yet.
+void ck_ensure_init(void);
+#define CK_FP16(h) (ck_fp16_table[(h)])
+
+float ck_fp16_to_fp32_bits(uint16_t h);
+uint16_t ck_fp32_to_fp16_bits(float f);
+
+/// Unpacks the 6-bit scale and min j (0..7) of a Q4_K/Q5_K block.
+static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+    }
+}
+
+/// Unpacks the 16 6-bit signed scales (stored +32) of a Q3_K block.
+static inline void ck_q3k_scales(const uint8_t *src, int8_t out[16]) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t aux[4];
+    memcpy(aux, src, 12);
+    uint32_t tmp = aux[2];
+    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    memcpy(out, aux, 16);
+}
+
+typedef float (*ck_dot_fn)(int64_t n, const void *w, const void *a);
+typedef void (*ck_prep_fn)(const float *x, void *y, int64_t n);
+
+/// One entry per ggml type code below 31; NULL where the level has no specialised kernel.
+typedef struct {
+    ck_dot_fn dot[31];
+    ck_prep_fn prep[16]; // indexed by activation type code (F32 unused)
+} ck_kernel_table;
+
+void ck_fill_scalar(ck_kernel_table *t);
+#if defined(__x86_64__)
+void ck_fill_avx2(ck_kernel_table *t);
+void ck_fill_avx512vnni(ck_kernel_table *t);
+int ck_x86_has_avx2(void);
+int ck_x86_has_avx512vnni(void);
+#endif
+#if defined(__aarch64__)
+void ck_fill_neon(ck_kernel_table *t);
+void ck_fill_neon_dotprod(ck_kernel_table *t);
+int ck_arm_has_dotprod(void);
+#endif

@@ -1,1 +1,0 @@
-// Module Imaging: see ARCHITECTURE.md for its job and who may import it.

@@ -1,0 +1,153 @@
+import CBLAS
+import CKernels
+
+/// Keys or values of one attention layer in memory the caller owns (e.g. a KV cache):
+/// element `(position p, kv head h, dimension d)` is at `base + (p·positionStride +
+/// h·headStride + d)` elements of `elementType`.
+public struct KVTensor: @unchecked Sendable {
+    /// Storage type of the cache.
+    public enum ElementType: Sendable { case f32, f16 }
+
+    public let base: UnsafeRawPointer
+    public let elementType: ElementType
+    public let positionStride: Int
+    public let headStride: Int
+
+    public init(base: UnsafeRawPointer, elementType: ElementType, positionStride: Int, headStride: Int) {
+        self.base = base
+        self.elementType = elementType
+        self.positionStride = positionStride
+        self.headStride = headStride
+    }
+
+    /// Writes `headDimension` floats of (position, head) into `output` as Float32.
+    @inline(__always)
+    func load(position: Int, head: Int, count: Int, into output: UnsafeMutablePointer<Float>) {
+        let offset = position * positionStride + head * headStride
+        switch elementType {
+        case .f32: output.update(from: base.assumingMemoryBound(to: Float.self) + offset, count: count)
+        case .f16: ck_fp16_to_fp32_row(base.assumingMemoryBound(to: UInt16.self) + offset, output, Int64(count))
+        }
+    }
+}
+
+/// The dimensions of one scaled dot-product attention call.
+public struct AttentionShape: Sendable {
+    /// Query tokens.
+    public var tokens: Int
+    /// Query heads; a multiple of `kvHeads` (grouped-query attention shares each KV head).
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDimension: Int
+    /// Key/value positions to attend over (`0..<kvLength`).
+    public var kvLength: Int
+
+    public init(tokens: Int, heads: Int, kvHeads: Int, headDimension: Int, kvLength: Int) {
+        self.tokens = tokens
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDimension = headDimension
+        self.kvLength = kvLength
+    }
+}
+
+/// Multi-head scaled dot-product attention: `softmax(scale · q·kᵀ + mask) · v` per head.
+///
+/// Query head `h` of token `t` is at `query + t·queryTokenStride + h·headDimension`; its output
+/// goes to `output + t·outputTokenStride + h·headDimension`. Query head `h` uses KV head
+/// `h / (heads / kvHeads)`. With `causal`, token `t` (at position `firstPosition + t` of the
+/// sequence) sees keys `0...firstPosition + t`; `mask` (optional, `tokens × kvLength`) is added
+/// to the scaled scores. Accumulation is Float32 (OpenBLAS for many tokens).
+public enum Attention {
+    /// Query tokens per SGEMM block.
+    static let tokenBlock = 64
+
+    /// Computes attention on `pool` (parallel over KV heads).
+    /// - Throws: `KernelsError.invalidShape` when heads are not a multiple of kvHeads or a
+    ///   dimension is not positive.
+    public static func compute(query: UnsafePointer<Float>, queryTokenStride: Int,
+                               keys: KVTensor, values: KVTensor, shape: AttentionShape,
+                               causal: Bool, firstPosition: Int = 0, scale: Float,
+                               mask: UnsafePointer<Float>? = nil,
+                               output: UnsafeMutablePointer<Float>, outputTokenStride: Int,
+                               pool: ThreadPool) throws(KernelsError) {
+        try validate(shape)
+        OpenBLASThreads.useOneThreadPerCaller()
+        let d = shape.headDimension
+        let n = shape.kvLength
+        let group = shape.heads / shape.kvHeads
+        let block = min(tokenBlock, shape.tokens)
+        let scratchFloats = 2 * n * d + block * n + d
+        // Parallel over KV heads: each KV head is converted once for all query heads sharing it.
+        pool.parallelForIndexed(shape.kvHeads) { kvRange, thread in
+            let scratch = pool.threadScratch(thread, bytes: scratchFloats * MemoryLayout<Float>.stride)
+                .assumingMemoryBound(to: Float.self)
+            let kf = scratch, vf = scratch + n * d, scores = scratch + 2 * n * d
+            for g in kvRange {
+              // Keys and values of this KV head as contiguous Float32 rows.
+              for p in 0..<n {
+                  keys.load(position: p, head: g, count: d, into: kf + p * d)
+                  values.load(position: p, head: g, count: d, into: vf + p * d)
+              }
+              for h in (g * group)..<((g + 1) * group) {
+                var t0 = 0
+                while t0 < shape.tokens {
+                    let count = min(block, shape.tokens - t0)
+                    let q = query + t0 * queryTokenStride + h * d
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(n), Int32(d),
+                                scale, q, Int32(queryTokenStride), kf, Int32(d), 0, scores, Int32(n))
+                    Softmax.apply(input: scores, output: scores, rows: count, width: n, scale: 1,
+                                  mask: mask.map { $0 + t0 * n }, causalOffset: causal ? firstPosition + t0 : nil)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(d), Int32(n),
+                                1, scores, Int32(n), vf, Int32(d), 0, output + t0 * outputTokenStride + h * d,
+                                Int32(outputTokenStride))
+                    t0 += count
+                }
+              }
+            }
+        }
+    }
+
+    /// Float64 twin of `compute`, one thread.
+    public static func computeReference(query: UnsafePointer<Float>, queryTokenStride: Int,
+                                        keys: KVTensor, values: KVTensor, shape: AttentionShape,
+                                        causal: Bool, firstPosition: Int = 0, scale: Float,
+                                        mask: UnsafePointer<Float>? = nil,
+                                        output: UnsafeMutablePointer<Float>, outputTokenStride: Int) throws(KernelsError) {
+        try validate(shape)
+        let d = shape.headDimension
+        let n = shape.kvLength
+        let group = shape.heads / shape.kvHeads
+        var k = [Float](repeating: 0, count: d)
+        var v = [Float](repeating: 0, count: d)
+        for t in 0..<shape.tokens {
+            for h in 0..<shape.heads {
+                let q = query + t * queryTokenStride + h * d
+                let limit = causal ? min(n, firstPosition + t + 1) : n
+                var scores = [Double](repeating: -.infinity, count: n)
+                for p in 0..<limit {
+                    k.withUnsafeMutableBufferPointer { keys.load(position: p, head: h / group, count: d, into: $0.baseAddress.unsafelyUnwrapped) }
+                    var s = 0.0
+                    for i in 0..<d { s += Double(q[i]) * Double(k[i]) }
+                    scores[p] = s * Double(scale) + Double(mask?[t * n + p] ?? 0)
+                }
+                let maximum = scores.max() ?? 0
+                let weights = scores.map { $0 == -.infinity ? 0 : Foundation_exp($0 - maximum) }
+                let total = weights.reduce(0, +)
+                var acc = [Double](repeating: 0, count: d)
+                for p in 0..<limit where weights[p] != 0 {
+                    v.withUnsafeMutableBufferPointer { values.load(position: p, head: h / group, count: d, into: $0.baseAddress.unsafelyUnwrapped) }
+                    for i in 0..<d { acc[i] += weights[p] / total * Double(v[i]) }
+                }
+                for i in 0..<d { output[t * outputTokenStride + h * d + i] = Float(acc[i]) }
+            }
+        }
+    }
+
+    static func validate(_ shape: AttentionShape) throws(KernelsError) {
+        guard shape.tokens > 0, shape.heads > 0, shape.kvHeads > 0, shape.headDimension > 0, shape.kvLength > 0,
+              shape.heads % shape.kvHeads == 0 else {
+            throw .invalidShape("attention \(shape)")
+        }
+    }
+}

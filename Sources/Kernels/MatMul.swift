@@ -1,0 +1,146 @@
+import CBLAS
+import CKernels
+import GGUF
+
+/// Matrix products of a weight matrix with rows of Float32 activations:
+/// `output[b*rows + r] = Σ_c W[r, c] · input[b*columns + c]` for `b < batch`.
+///
+/// Small batches (decoding) quantize each activation row once to the weight type's
+/// activation format, exactly as ggml does (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1,
+/// Q8_K for K-quants, fp16 for F16, bf16 for BF16), then run integer block dot products in C
+/// (AVX2/VNNI on x86-64, NEON/dotprod on aarch64), split by rows over the pool.
+/// Batches of at least `batchedThreshold(for:)` rows (prefill, vision) convert panels of weight
+/// rows to Float32 and multiply them with OpenBLAS SGEMM, one panel per thread.
+public enum MatMul {
+    /// Batch size from which the SGEMM path is used for weights of `type`.
+    public static func batchedThreshold(for type: GGMLType) -> Int {
+        switch type {
+        case .f32, .f16, .bf16: 8
+        default: 16
+        }
+    }
+
+    /// Computes the product (see the type's documentation) on `pool`.
+    /// - Parameters:
+    ///   - input: `batch × weight.columns` floats, row-major.
+    ///   - output: `batch × weight.rows` floats, row-major; must not overlap `input`.
+    public static func compute(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                               output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        if batch >= batchedThreshold(for: weight.type) {
+            computeBatched(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        } else {
+            computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        }
+    }
+
+    /// The integer-dot path for any batch (what `compute` uses for small batches).
+    public static func computeQuantized(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                        output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        let activations = pool.scratch(bytes: activationBytes * batch)
+        for b in 0..<batch {
+            ck_prepare_activation(type, input + b * columns, activations + b * activationBytes, Int64(columns))
+        }
+        let rowBytes = weight.rowBytes
+        let rows = weight.rows
+        let data = weight.data
+        // Chunks of 16 rows: whole cache lines of output, few chunk claims.
+        pool.parallelFor(rows, minimumChunk: 16) { range in
+            ck_mul_mat(type, Int64(columns), data + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                       activations, activationBytes, Int64(batch), output + range.lowerBound, Int64(rows))
+        }
+    }
+
+    /// The SGEMM path for any batch (what `compute` uses for large batches).
+    public static func computeBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                      output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        OpenBLASThreads.useOneThreadPerCaller()
+        let columns = weight.columns
+        let rows = weight.rows
+        if weight.type == .f32 {
+            let w = weight.data.assumingMemoryBound(to: Float.self)
+            pool.parallelFor(rows, minimumChunk: 64) { range in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(columns),
+                            1, input, Int32(columns), w + range.lowerBound * columns, Int32(columns),
+                            0, output + range.lowerBound, Int32(rows))
+            }
+            return
+        }
+        let panelRows = panelRowCount(columns: columns)
+        let panelBytes = panelRows * columns * MemoryLayout<Float>.stride
+        pool.parallelForIndexed((rows + panelRows - 1) / panelRows) { panels, thread in
+            let panel = pool.threadScratch(thread, bytes: panelBytes).assumingMemoryBound(to: Float.self)
+            for p in panels {
+                let first = p * panelRows
+                let count = min(panelRows, rows - first)
+                weight.dequantizeRows(first..<(first + count), into: panel)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(count), Int32(columns),
+                            1, input, Int32(columns), panel, Int32(columns),
+                            0, output + first, Int32(rows))
+            }
+        }
+    }
+
+    /// Rows per converted panel: about 1 MiB of Float32, a multiple of 16.
+    static func panelRowCount(columns: Int) -> Int {
+        let rows = (1 << 20) / (columns * MemoryLayout<Float>.stride)
+        return max(16, rows / 16 * 16)
+    }
+
+    /// Float64 reference: dequantizes each weight row and accumulates in Double, without
+    /// quantizing the activations. Slow; for tests.
+    public static func computeReference(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                        output: UnsafeMutablePointer<Float>) {
+        let columns = weight.columns
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { row.deallocate() }
+        for r in 0..<weight.rows {
+            weight.dequantizeRow(r, into: row)
+            for b in 0..<batch {
+                var sum = 0.0
+                let x = input + b * columns
+                for c in 0..<columns { sum += Double(row[c]) * Double(x[c]) }
+                output[b * weight.rows + r] = Float(sum)
+            }
+        }
+    }
+
+    /// Scalar twin of `computeQuantized`: the same activation quantization and integer block
+    /// sums in portable C, one thread. Differs from the fast path only by float summation order.
+    public static func computeQuantizedReference(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                                 output: UnsafeMutablePointer<Float>) {
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        let activations = UnsafeMutableRawPointer.allocate(byteCount: max(1, activationBytes), alignment: 64)
+        defer { activations.deallocate() }
+        for b in 0..<batch {
+            ck_prepare_activation_ref(type, input + b * columns, activations, Int64(columns))
+            for r in 0..<weight.rows {
+                output[b * weight.rows + r] = ck_vec_dot_ref(type, Int64(columns), weight.rowPointer(r), activations)
+            }
+        }
+    }
+}
+
+/// OpenBLAS runs single-threaded per call here: the pool already splits GEMMs by rows, and
+/// OpenBLAS's own threads would fight ours for the cores.
+enum OpenBLASThreads {
+    private static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    static func useOneThreadPerCaller() { _ = configured }
+
+    /// The OpenBLAS kernel family in use (e.g. "Haswell"), for logs and benchmarks.
+    static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Row softmax as ggml's `soft_max_ext`: `y = softmax(x · scale + mask)`, sum in Float64.
+public enum Softmax {
+    /// Applies softmax to `rows` rows of `width` floats (in place allowed). `mask`, if given,
+    /// holds `rows × width` additive terms (use `-Float.infinity` to exclude). When `causalOffset`
+    /// is non-nil, row `r` keeps only columns `0...(causalOffset + r)`.
+    public static func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                             scale: Float = 1, mask: UnsafePointer<Float>? = nil, causalOffset: Int? = nil) {
+        for r in 0..<rows {
+            let x = input + r * width
+            let y = output + r * width
+            let limit = causalOffset.map { min(width, max(0, $0 + r + 1)) } ?? width
+            var maximum = -Float.infinity
+            for i in 0..<limit {
+                var v = x[i] * scale
+                if let mask { v += mask[r * width + i] }
+                y[i] = v
+                maximum = max(maximum, v)
+            }
+            var sum = 0.0
+            if maximum == -Float.infinity {
+                for i in 0..<width { y[i] = 0 }
+                continue
+            }
+            for i in 0..<limit {
+                let e = expf(y[i] - maximum)
+                y[i] = e
+                sum += Double(e)
+            }
+            let inverse = Float(1 / sum)
+            for i in 0..<limit { y[i] *= inverse }
+            for i in limit..<width { y[i] = 0 }
+        }
+    }
+
+    /// Float64 twin of `apply`.
+    public static func applyReference(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                                      scale: Float = 1, mask: UnsafePointer<Float>? = nil, causalOffset: Int? = nil) {
+        for r in 0..<rows {
+            let limit = causalOffset.map { min(width, max(0, $0 + r + 1)) } ?? width
+            var values = [Double](repeating: -.infinity, count: width)
+            for i in 0..<limit {
+                values[i] = Double(input[r * width + i]) * Double(scale) + Double(mask?[r * width + i] ?? 0)
+            }
+            let maximum = values.max() ?? 0
+            if maximum == -.infinity {
+                for i in 0..<width { output[r * width + i] = 0 }
+                continue
+            }
+            let exps = values.map { $0 == -.infinity ? 0 : Foundation_exp($0 - maximum) }
+            let sum = exps.reduce(0, +)
+            for i in 0..<width { output[r * width + i] = Float(exps[i] / sum) }
+        }
+    }
+}
+
+@inline(__always) func Foundation_exp(_ x: Double) -> Double { exp(x) }

@@ -1,0 +1,32 @@
+import Foundation
+import GGUF
+import Kernels
+import Testing
+
+/// Block decoders against gguf-py's dequantization (tools/testdata/kernels.py).
+@Suite struct DequantizeTests {
+    static let rows = 5, columns = 512
+
+    @Test(arguments: [GGMLType.f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K])
+    func decodesLikeGGUFPy(type: GGMLType) throws {
+        let blocks = try loadTestData("\(type.name).blocks")
+        let expected = try loadTestData("\(type.name).f32")
+        #expect(blocks.count == Self.rows * (type.byteCount(elements: Self.columns) ?? -1))
+        try blocks.withUnsafeBytes { raw in
+            let matrix = try WeightMatrix(type: type, rows: Self.rows, columns: Self.columns, data: raw.baseAddress!)
+            var row = [Float](repeating: 0, count: Self.columns)
+            expected.withUnsafeBytes { want in
+                let want = want.bindMemory(to: Float.self)
+                for r in 0..<Self.rows {
+                    row.withUnsafeMutableBufferPointer { matrix.dequantizeRow(r, into: $0.baseAddress!) }
+                    for c in 0..<Self.columns {
+                        let w = want[r * Self.columns + c]
+                        // gguf-py decodes in float32 too, with possibly different operation order.
+                        #expect(abs(row[c] - w) <= 1e-6 * max(1, abs(w)), "\(type) row \(r) col \(c): \(row[c]) vs \(w)")
+                        if abs(row[c] - w) > 1e-6 * max(1, abs(w)) { return }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import GGUF
+@testable import Kernels
+import Testing
+
+/// Mat-mul paths against each other and against a Float64 dequantize-then-dot reference.
+@Suite(.serialized) struct MatMulTests {
+    static let types: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+    /// Relative error allowed against the Float64 reference, as a fraction of Σ|w·x|: the
+    /// activation rounding of each path (8-bit blocks: ≤ 1/254 of the block maximum per element).
+    static func activationTolerance(_ type: GGMLType) -> Double {
+        switch type {
+        case .f32: 1e-6
+        case .f16: 1e-3
+        case .bf16: 8e-3
+        default: 1.2e-2
+        }
+    }
+
+    struct Case {
+        let weight: WeightMatrix
+        let bytes: [UInt8]
+        let input: [Float]
+        let batch: Int
+        /// Σ_c |W[r,c]·x[b,c]| per output, the scale of rounding errors.
+        let magnitude: [Double]
+        let reference: [Float]
+    }
+
+    static func makeCase(_ type: GGMLType, rows: Int, blocks: Int, batch: Int, seed: UInt64) throws -> (bytes: [UInt8], input: [Float], columns: Int) {
+        var rng = SeededGenerator(seed: seed)
+        let columns = type.blockSize == 1 ? 37 * blocks : type.blockSize * blocks
+        let bytes = randomWeightBytes(type, rows: rows, columns: columns, rng: &rng)
+        let input = rng.floats(batch * columns)
+        return (bytes, input, columns)
+    }
+
+    static func magnitude(_ weight: WeightMatrix, _ input: [Float], batch: Int) -> [Double] {
+        var row = [Float](repeating: 0, count: weight.columns)
+        var result = [Double](repeating: 0, count: batch * weight.rows)
+        for r in 0..<weight.rows {
+            row.withUnsafeMutableBufferPointer { weight.dequantizeRow(r, into: $0.baseAddress!) }
+            for b in 0..<batch {
+                var s = 0.0
+                for c in 0..<weight.columns { s += abs(Double(row[c]) * Double(input[b * weight.columns + c])) }
+                result[b * weight.rows + r] = s
+            }
+        }
+        return result
+    }
+
+    @Test(arguments: types)
+    func quantizedPathMatchesBothReferences(type: GGMLType) throws {
+        let pool = ThreadPool(threadCount: 3)
+        for (rows, blocks, batch) in [(1, 1, 1), (7, 3, 2), (37, 2, 5), (19, 5, 7)] {
+            let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: UInt64(rows * 1000 + batch))
+            try bytes.withUnsafeBytes { raw in
+                let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                var exact = [Float](repeating: 0, count: batch * rows)
+                var scalar = [Float](repeating: 0, count: batch * rows)
+                MatMul.computeReference(weight: weight, input: input, batch: batch, output: &exact)
+                MatMul.computeQuantizedReference(weight: weight, input: input, batch: batch, output: &scalar)
+                let magnitude = Self.magnitude(weight, input, batch: batch)
+                for i in 0..<exact.count {
+                    let allowed = Self.activationTolerance(type) * magnitude[i] + 1e-6
+                    #expect(abs(Double(scalar[i]) - Double(exact[i])) <= allowed,
+                            "\(type) \(rows)x\(columns) b\(batch) [\(i)]: scalar \(scalar[i]) vs exact \(exact[i])")
+                }
+                try forEachISA { isa in
+                    var fast = [Float](repeating: 0, count: batch * rows)
+                    MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: &fast, pool: pool)
+                    for i in 0..<exact.count {
+                        // Same integer sums; only float summation order differs.
+                        let allowed = 2e-5 * magnitude[i] + 1e-6
+                        #expect(abs(Double(fast[i]) - Double(scalar[i])) <= allowed,
+                                "\(type) \(isa) \(rows)x\(columns) b\(batch) [\(i)]: fast \(fast[i]) vs scalar \(scalar[i])")
+                    }
+                    _ = try #require(fast.allSatisfy { $0.isFinite })
+                }
+            }
+        }
+    }
+
+    @Test(arguments: types)
+    func batchedPathMatchesFloat64Reference(type: GGMLType) throws {
+        let pool = ThreadPool(threadCount: 2)
+        let rows = 45, blocks = 3, batch = 9
+        let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: 77)
+        try bytes.withUnsafeBytes { raw in
+            let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            var exact = [Float](repeating: 0, count: batch * rows)
+            var fast = [Float](repeating: 0, count: batch * rows)
+            MatMul.computeReference(weight: weight, input: input, batch: batch, output: &exact)
+            MatMul.computeBatched(weight: weight, input: input, batch: batch, output: &fast, pool: pool)
+            let magnitude = Self.magnitude(weight, input, batch: batch)
+            for i in 0..<exact.count {
+                #expect(abs(Double(fast[i]) - Double(exact[i])) <= 1e-5 * magnitude[i] + 1e-6,
+                        "\(type) [\(i)]: batched \(fast[i]) vs exact \(exact[i])")
+            }
+        }
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_K, .f16])
+    func resultsDoNotDependOnThreadCount(type: GGMLType) throws {
+        let rows = 133, blocks = 4
+        for batch in [1, 3, 20] {
+            let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: 5)
+            try bytes.withUnsafeBytes { raw in
+                let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                var results: [[Float]] = []
+                for threads in [1, 2, 3, 4] {
+                    let pool = ThreadPool(threadCount: threads)
+                    var out = [Float](repeating: 0, count: batch * rows)
+                    MatMul.compute(weight: weight, input: input, batch: batch, output: &out, pool: pool)
+                    results.append(out)
+                }
+                for r in results.dropFirst() { #expect(r == results[0], "\(type) batch \(batch)") }
+            }
+        }
+    }
+
+    /// The scalar activation quantizer and the dispatched one must write identical bytes.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q4_K, .f16, .bf16])
+    func activationQuantizersAgree(type: GGMLType) throws {
+        var rng = SeededGenerator(seed: 9)
+        let columns = 1024
+        var input = rng.floats(columns, scale: 3)
+        input[5] = 0
+        input[40] = 2.5 // a tie candidate after scaling is unlikely but harmless
+        for i in 256..<288 { input[i] = 0 } // an all-zero 32-block
+        let t = Int32(type.rawValue)
+        let bytes = ck_activation_row_bytes(t, Int64(columns))
+        var a = [UInt8](repeating: 0, count: bytes), b = [UInt8](repeating: 1, count: bytes)
+        try forEachISA { _ in
+            ck_prepare_activation(t, input, &a, Int64(columns))
+            ck_prepare_activation_ref(t, input, &b, Int64(columns))
+            #expect(a == b)
+            _ = try #require(a == b)
+        }
+    }
+}
+
+import CKernels

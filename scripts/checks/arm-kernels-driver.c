@@ -1,0 +1,92 @@
+// Test driver for the aarch64 C kernels, run under qemu by scripts/checks/arm-kernels.sh:
+// every NEON and NEON+dotprod kernel against the portable scalar reference on random data
+// (odd row counts, several blocks, all-zero blocks). Exit status 1 on any mismatch.
+#include "ckernels.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t state = 0x9E3779B97F4A7C15ull;
+static uint32_t next_u32(void) {
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    return (uint32_t)(state >> 16);
+}
+static float next_normal(void) {
+    float s = 0;
+    for (int i = 0; i < 12; i++) s += (float)(next_u32() & 0xFFFF) / 65536.0f;
+    return s - 6.0f;
+}
+
+typedef struct { int type; const char *name; int offsets[2]; int noffsets; } type_info;
+static const type_info types[] = {
+    {CK_TYPE_F32, "f32", {0}, 0}, {CK_TYPE_F16, "f16", {0}, 0}, {CK_TYPE_BF16, "bf16", {0}, 0},
+    {CK_TYPE_Q4_0, "q4_0", {0}, 1}, {CK_TYPE_Q4_1, "q4_1", {0, 2}, 2}, {CK_TYPE_Q5_0, "q5_0", {0}, 1},
+    {CK_TYPE_Q5_1, "q5_1", {0, 2}, 2}, {CK_TYPE_Q8_0, "q8_0", {0}, 1}, {CK_TYPE_Q2_K, "q2_K", {80, 82}, 2},
+    {CK_TYPE_Q3_K, "q3_K", {108}, 1}, {CK_TYPE_Q4_K, "q4_K", {0, 2}, 2}, {CK_TYPE_Q5_K, "q5_K", {0, 2}, 2},
+    {CK_TYPE_Q6_K, "q6_K", {208}, 1},
+};
+
+static void fill_weights(const type_info *t, uint8_t *w, int64_t rows, int64_t cols) {
+    const int bs = ck_block_size(t->type), bb = ck_block_bytes(t->type);
+    const int64_t blocks = rows * cols / bs;
+    if (t->type == CK_TYPE_F32) { float *f = (float *)w; for (int64_t i = 0; i < rows * cols; i++) f[i] = next_normal(); return; }
+    if (t->type == CK_TYPE_F16) { uint16_t *h = (uint16_t *)w; for (int64_t i = 0; i < rows * cols; i++) h[i] = ck_fp32_to_fp16(next_normal()); return; }
+    if (t->type == CK_TYPE_BF16) { uint16_t *h = (uint16_t *)w; for (int64_t i = 0; i < rows * cols; i++) h[i] = ck_fp32_to_bf16(next_normal()); return; }
+    for (int64_t i = 0; i < blocks * bb; i++) w[i] = (uint8_t)next_u32();
+    for (int64_t b = 0; b < blocks; b++)
+        for (int k = 0; k < t->noffsets; k++) {
+            const uint16_t h = ck_fp32_to_fp16(0.002f + 0.02f * (float)(next_u32() & 0xFFFF) / 65536.0f);
+            memcpy(w + b * bb + t->offsets[k], &h, 2);
+        }
+}
+
+int main(void) {
+    int failures = 0, checks = 0;
+    const int levels[] = {CK_ISA_NEON, CK_ISA_NEON_DOTPROD};
+    printf("best ISA: %s\n", ck_isa_name(ck_isa_best()));
+    for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
+        const type_info *t = &types[ti];
+        const int bs = ck_block_size(t->type) == 1 ? 37 : ck_block_size(t->type);
+        const int64_t rows = 7, batch = 3, cols = (int64_t)bs * 3;
+        const size_t row_bytes = (size_t)(cols / ck_block_size(t->type)) * (size_t)ck_block_bytes(t->type);
+        uint8_t *w = malloc(row_bytes * rows);
+        fill_weights(t, w, rows, cols);
+        float *x = malloc(sizeof(float) * cols * batch);
+        for (int64_t i = 0; i < cols * batch; i++) x[i] = next_normal();
+        for (int64_t i = 0; i < 32; i++) x[i] = 0; // one all-zero block
+        const size_t ab = ck_activation_row_bytes(t->type, cols);
+        uint8_t *a = malloc(ab * batch), *aref = malloc(ab * batch);
+        float *deq = malloc(sizeof(float) * cols);
+        float *out = malloc(sizeof(float) * rows * batch), *ref = malloc(sizeof(float) * rows * batch);
+        for (size_t li = 0; li < 2; li++) {
+            const int level = ck_isa_set(levels[li]);
+            if (level != levels[li]) { printf("skip %s: level %s unavailable\n", t->name, ck_isa_name(levels[li])); continue; }
+            for (int64_t b = 0; b < batch; b++) {
+                ck_prepare_activation(t->type, x + b * cols, a + b * ab, cols);
+                ck_prepare_activation_ref(t->type, x + b * cols, aref + b * ab, cols);
+            }
+            checks++;
+            if (memcmp(a, aref, ab * batch) != 0) { printf("FAIL %s %s: activation bytes differ\n", t->name, ck_isa_name(level)); failures++; }
+            ck_mul_mat(t->type, cols, w, row_bytes, rows, aref, ab, batch, out, rows);
+            for (int64_t r = 0; r < rows; r++) {
+                ck_dequantize_row(t->type, w + r * row_bytes, deq, cols);
+                for (int64_t b = 0; b < batch; b++) {
+                    const float want = ck_vec_dot_ref(t->type, cols, w + r * row_bytes, aref + b * ab);
+                    double mag = 0;
+                    for (int64_t c = 0; c < cols; c++) mag += fabs((double)deq[c] * x[b * cols + c]);
+                    const float got = out[b * rows + r];
+                    checks++;
+                    if (!(fabs((double)got - want) <= 2e-5 * mag + 1e-6)) {
+                        printf("FAIL %s %s row %lld batch %lld: %.7g vs reference %.7g\n", t->name, ck_isa_name(level),
+                               (long long)r, (long long)b, got, want);
+                        failures++;
+                    }
+                }
+            }
+        }
+        free(w); free(x); free(a); free(aref); free(deq); free(out); free(ref);
+    }
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
