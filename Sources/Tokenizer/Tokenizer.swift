@@ -1,1 +1,0 @@
-// Module Tokenizer: see ARCHITECTURE.md for its job and who may import it.
