@@ -52,6 +52,7 @@ var targets: [Target] = [
     .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [

@@ -1,0 +1,1 @@
+// Module Runtime: see ARCHITECTURE.md.
