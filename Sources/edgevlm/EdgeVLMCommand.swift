@@ -9,6 +9,8 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             BenchCommand.self,
+            GenerateCommand.self,
+            BenchLLMCommand.self,
         ]
     )
 }

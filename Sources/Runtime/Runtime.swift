@@ -1,1 +1,0 @@
-// Module Runtime: see ARCHITECTURE.md.

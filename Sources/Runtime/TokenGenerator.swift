@@ -1,0 +1,93 @@
+import Foundation
+import Models
+
+/// The generation loop over token ids: prefix reuse, prompt pass, sampling, stop rules, timings.
+///
+/// Text handling is injected (`pieceText` turns a token into the text it completes, streaming
+/// whole UTF-8 characters; `isEndOfGeneration` is the vocabulary's EOG set) so the loop is the same
+/// for every tokenizer and prompt format.
+struct TokenGenerator {
+    let decoder: Decoder
+    let cache: KVCache
+
+    /// Generates after `prompt`. `onToken` returns false to stop early.
+    func generate(prompt: [Int32], options: GenerationOptions,
+                  isEndOfGeneration: (Int32) -> Bool,
+                  pieceText: (Int32) -> String,
+                  onToken: (GeneratedToken) -> Bool) throws -> GenerationResult {
+        guard !prompt.isEmpty else { throw RuntimeError.emptyPrompt }
+        guard prompt.count < cache.capacity else {
+            throw RuntimeError.promptTooLong(promptTokens: prompt.count, contextLength: cache.capacity)
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
+
+        // Reuse the cached prefix; at least the last prompt token is recomputed to get its logits.
+        var reused = options.reusePrefix ? min(cache.commonPrefixLength(with: prompt), prompt.count - 1) : 0
+        if reused < 0 { reused = 0 }
+        cache.truncate(to: reused)
+        var timings = GenerationTimings(promptTokens: prompt.count - reused, reusedPromptTokens: reused)
+        var logits: [Float]
+        do {
+            logits = try decoder.forward(tokens: Array(prompt[reused...]), cache: cache, logits: .last)
+        } catch let error as ModelsError {
+            throw RuntimeError.model(error)
+        }
+        timings.promptSeconds = seconds(since: started)
+
+        var sampler = Sampler(parameters: options.sampling)
+        var history = prompt
+        var generated: [Int32] = []
+        var text = ""
+        var stopReason = StopReason.maxTokens
+        let decodeStart = DispatchTime.now().uptimeNanoseconds
+        let longestStop = options.stopStrings.map(\.count).max() ?? 0
+        while generated.count < options.maxTokens {
+            let token = sampler.sample(logits: logits, history: history)
+            if generated.isEmpty { timings.timeToFirstToken = seconds(since: started) }
+            generated.append(token)
+            history.append(token)
+            if isEndOfGeneration(token) || options.stopTokens.contains(token) {
+                stopReason = .stopToken
+                break
+            }
+            let piece = pieceText(token)
+            text += piece
+            if longestStop > 0, let cut = Self.firstStop(in: text, stops: options.stopStrings,
+                                                         searchFrom: text.count - piece.count - longestStop) {
+                text = String(text[..<cut])
+                stopReason = .stopString
+                break
+            }
+            if !onToken(GeneratedToken(token: token, text: piece)) {
+                stopReason = .cancelled
+                break
+            }
+            guard generated.count < options.maxTokens else { break }
+            guard cache.count < cache.capacity else {
+                stopReason = .contextFull
+                break
+            }
+            do {
+                logits = try decoder.forward(tokens: [token], cache: cache, logits: .last)
+            } catch let error as ModelsError {
+                throw RuntimeError.model(error)
+            }
+        }
+        timings.generatedTokens = generated.count
+        timings.generateSeconds = seconds(since: decodeStart)
+        return GenerationResult(tokens: generated, text: text, stopReason: stopReason, timings: timings)
+    }
+
+    /// Start of the first stop string in `text`, searching from character offset `searchFrom`.
+    static func firstStop(in text: String, stops: [String], searchFrom: Int) -> String.Index? {
+        let from = text.index(text.startIndex, offsetBy: max(0, min(searchFrom, text.count)))
+        var best: String.Index?
+        for stop in stops where !stop.isEmpty {
+            if let r = text.range(of: stop, range: from..<text.endIndex), best.map({ r.lowerBound < $0 }) ?? true {
+                best = r.lowerBound
+            }
+        }
+        return best
+    }
+}
