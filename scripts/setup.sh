@@ -39,6 +39,6 @@ fi
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import gguf, numpy, PIL" 2>/dev/null; then
+if ! .venv/bin/python -c "import gguf, numpy, PIL, png" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements.txt
 fi

@@ -61,28 +61,55 @@ enum ImageResampler {
     /// Resamples every row of `src` (width `inWidth`, `rows` rows) to `c.first.count` pixels.
     static func horizontal(_ src: [UInt8], inWidth: Int, rows: Int, _ c: Coefficients) -> [UInt8] {
         let outWidth = c.first.count
+        let kernelSize = c.kernelSize
         var out = [UInt8](repeating: 0, count: outWidth * rows * 3)
         let half = Int32(1 << (precisionBits - 1))
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
                 c.weights.withUnsafeBufferPointer { k in
-                    for y in 0..<rows {
-                        let rowIn = y * inWidth * 3
-                        let rowOut = y * outWidth * 3
-                        for xx in 0..<outWidth {
-                            var s0 = half, s1 = half, s2 = half
-                            var p = rowIn + c.first[xx] * 3
-                            let kBase = xx * c.kernelSize
-                            for x in 0..<c.count[xx] {
-                                let w = k[kBase + x]
-                                s0 &+= Int32(s[p]) &* w
-                                s1 &+= Int32(s[p + 1]) &* w
-                                s2 &+= Int32(s[p + 2]) &* w
-                                p += 3
+                    c.first.withUnsafeBufferPointer { first in
+                        c.count.withUnsafeBufferPointer { count in
+                            guard let rawBase = UnsafeRawPointer(s.baseAddress), let kernelBase = k.baseAddress else { return }
+                            let shifts = SIMD4<UInt32>(0, 8, 16, 24)
+                            for y in 0..<rows {
+                                let rowIn = y * inWidth * 3
+                                let rowOut = y * outWidth * 3
+                                // Each tap loads 4 bytes (R, G, B and the next pixel's R, whose
+                                // lane is ignored); the image's last pixel has no 4th byte, so
+                                // the last row takes the scalar path.
+                                let vectorised = y < rows - 1
+                                for xx in 0..<outWidth {
+                                    var p = rowIn + first[xx] * 3
+                                    let kBase = xx * kernelSize
+                                    let r0, r1, r2: UInt8
+                                    if vectorised {
+                                        var acc = SIMD4<Int32>(repeating: half)
+                                        var tap = rawBase + p
+                                        var weight = kernelBase + kBase
+                                        for _ in 0..<count[xx] {
+                                            let word = UInt32(littleEndian: tap.loadUnaligned(as: UInt32.self))
+                                            let lanes = (SIMD4<UInt32>(repeating: word) &>> shifts) & 0xFF
+                                            acc &+= unsafeBitCast(lanes, to: SIMD4<Int32>.self) &* SIMD4<Int32>(repeating: weight.pointee)
+                                            tap += 3
+                                            weight += 1
+                                        }
+                                        (r0, r1, r2) = (clip8(acc[0]), clip8(acc[1]), clip8(acc[2]))
+                                    } else {
+                                        var s0 = half, s1 = half, s2 = half
+                                        for x in 0..<count[xx] {
+                                            let w = k[kBase + x]
+                                            s0 &+= Int32(s[p]) &* w
+                                            s1 &+= Int32(s[p + 1]) &* w
+                                            s2 &+= Int32(s[p + 2]) &* w
+                                            p += 3
+                                        }
+                                        (r0, r1, r2) = (clip8(s0), clip8(s1), clip8(s2))
+                                    }
+                                    d[rowOut + xx * 3] = r0
+                                    d[rowOut + xx * 3 + 1] = r1
+                                    d[rowOut + xx * 3 + 2] = r2
+                                }
                             }
-                            d[rowOut + xx * 3] = clip8(s0)
-                            d[rowOut + xx * 3 + 1] = clip8(s1)
-                            d[rowOut + xx * 3 + 2] = clip8(s2)
                         }
                     }
                 }
@@ -100,16 +127,22 @@ enum ImageResampler {
         let half = Int32(1 << (precisionBits - 1))
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                accumulator.withUnsafeMutableBufferPointer { acc in
+                accumulator.withUnsafeMutableBufferPointer { a in
+                    guard let source = s.baseAddress, let dest = d.baseAddress, let acc = a.baseAddress else { return }
                     for yy in 0..<outHeight {
-                        for i in 0..<rowElements { acc[i] = half }
+                        a.update(repeating: half)
                         for y in 0..<c.count[yy] {
                             let w = c.weights[yy * c.kernelSize + y]
-                            let row = (c.first[yy] + y) * rowElements
-                            for i in 0..<rowElements { acc[i] &+= Int32(s[row + i]) &* w }
+                            let row = source + (c.first[yy] + y) * rowElements
+                            // Whole rows at once: contiguous and vectorisable (raw pointers and
+                            // wrapping arithmetic keep bounds and overflow checks out of the loop).
+                            for i in 0..<rowElements { acc[i] &+= Int32(truncatingIfNeeded: row[i]) &* w }
                         }
-                        let rowOut = yy * rowElements
-                        for i in 0..<rowElements { d[rowOut + i] = clip8(acc[i]) }
+                        let rowOut = dest + yy * rowElements
+                        for i in 0..<rowElements {
+                            let v = acc[i] &>> Int32(precisionBits)
+                            rowOut[i] = UInt8(truncatingIfNeeded: max(0, min(255, v)))
+                        }
                     }
                 }
             }

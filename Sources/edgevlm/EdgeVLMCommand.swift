@@ -11,6 +11,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             BenchCommand.self,
             GenerateCommand.self,
             BenchLLMCommand.self,
+            ImagingCommand.self,
         ]
     )
 }

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pyref"))
 import llamacpp_slicing  # noqa: E402
 import minicpmv_slicing  # noqa: E402
 
-VERSION = 4
+VERSION = 6
 
 
 def photo_like(w: int, h: int, seed: int) -> Image.Image:
@@ -256,11 +256,37 @@ def make_slices(out: str) -> list:
     return cases
 
 
+def make_tensors(out: str) -> dict:
+    """Normalised planar float32 tensors (llama.cpp's float32 order of operations) and
+    position buckets floor(70*i/n), both with numpy."""
+    d = os.path.join(out, "tensors")
+    os.makedirs(d, exist_ok=True)
+    im = photo_like(42, 28, 31)
+    write(os.path.join(d, "source.rgb"), rgb_bytes(im))
+    a = np.asarray(im).astype(np.float32) / np.float32(255)
+    cases = []
+    for name, mean, std in (("minicpmv", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+                            ("clip", (0.48145466, 0.4578275, 0.40821073),
+                             (0.26862954, 0.26130258, 0.27577711))):
+        planar = np.stack([(a[:, :, c] - np.float32(mean[c])) / np.float32(std[c]) for c in range(3)])
+        write(os.path.join(d, f"{name}.f32"), planar.astype("<f4").tobytes())
+        cases.append({"name": name, "mean": mean, "std": std, "file": f"tensors/{name}.f32"})
+    buckets = {str(n): [int(np.floor(70.0 * i / n)) for i in range(n)] for n in range(1, 260)}
+    return {"source": "tensors/source.rgb", "width": im.width, "height": im.height,
+            "normalizations": cases, "buckets": buckets}
+
+
 def _jpeg_bytes(im):
     b = io.BytesIO(); im.save(b, "JPEG", quality=90); return b.getvalue()
 
 
 def main() -> None:
+    import PIL
+    if int(PIL.__version__.split(".")[0]) >= 13:
+        # Pillow 13 may resize vertically first (python-pillow/Pillow#9549); the reference
+        # processor and llama.cpp resize horizontally first, as Pillow <= 12 always does.
+        sys.exit(f"imaging.py: Pillow {PIL.__version__} found; run "
+                 "'.venv/bin/pip install -r tools/requirements.txt' (needs pillow<13)")
     out = os.path.join(sys.argv[1], "imaging")
     manifest_path = os.path.join(out, "manifest.json")
     if os.path.exists(manifest_path):
@@ -269,7 +295,10 @@ def main() -> None:
                 return
     os.makedirs(out, exist_ok=True)
     manifest = {"version": VERSION, "decode": make_decode(out), "resize": make_resize(out),
-                "slicing": make_slicing(out), "slices": make_slices(out)}
+                "slicing": make_slicing(out), "slices": make_slices(out),
+                "tensors": make_tensors(out)}
+    # A 1920x1080 photo-like JPEG for `edgevlm imaging bench` and tools/bench/imaging_pillow.py.
+    write(os.path.join(out, "bench1920x1080.jpg"), _jpeg_bytes(photo_like(1920, 1080, 41)))
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=1)
 
