@@ -57,7 +57,7 @@ var targets: [Target] = [
 ]
 
 var cliDependencies: [Target.Dependency] = [
-    "GGUF", "Kernels", "Runtime", "JobQueue",
+    "GGUF", "Kernels", "Runtime", "JobQueue", "Imaging",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 

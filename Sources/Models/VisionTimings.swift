@@ -11,9 +11,10 @@ public struct VisionTimings: Sendable, Equatable, Codable {
 }
 
 /// A monotonic stopwatch that returns the seconds since the previous lap.
-struct StageClock {
+public struct StageClock: Sendable {
     private var last = DispatchTime.now().uptimeNanoseconds
-    mutating func lap() -> Double {
+    public init() {}
+    public mutating func lap() -> Double {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { last = now }
         return Double(now &- last) / 1e9

@@ -12,6 +12,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             GenerateCommand.self,
             BenchLLMCommand.self,
             ImagingCommand.self,
+            CaptionCommand.self,
         ]
     )
 }

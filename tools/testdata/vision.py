@@ -29,7 +29,7 @@ def f16(a):
     return a.astype(np.float16).astype(np.float32)
 
 
-def make_weights(rng):
+def make_weights(rng, D=D, QUERIES=QUERIES):
     def lin(o, i, s=None):
         return f16(rng.standard_normal((o, i)).astype(np.float32) * (s or 1 / math.sqrt(i)))
 
@@ -77,7 +77,7 @@ def write_mmproj(path, w):
     writer.add_bool("clip.has_minicpmv_projector", True)
     writer.add_string("clip.projector_type", "resampler")
     writer.add_int32("clip.minicpmv_version", 3)
-    writer.add_uint32("clip.minicpmv_query_num", QUERIES)
+    writer.add_uint32("clip.minicpmv_query_num", w["resampler.query"].shape[0])
     writer.add_uint32("clip.vision.image_size", IMAGE)
     writer.add_uint32("clip.vision.patch_size", PATCH)
     writer.add_uint32("clip.vision.embedding_length", WIDTH)
@@ -175,6 +175,11 @@ def main():
     rng = np.random.default_rng(1234)
     w = make_weights(rng)
     write_mmproj(out / "mmproj-tiny-f16.gguf", w)
+    # A projector for tools/testdata/llm.py's tiny qwen2 (width 256): end-to-end captioning.
+    global D
+    saved, D = D, 256
+    write_mmproj(out / "mmproj-tiny256-f16.gguf", make_weights(np.random.default_rng(99), D=256, QUERIES=16))
+    D = saved
     cases = []
     for idx, (h, wd) in enumerate(CASES):
         pixels = rng.uniform(-1, 1, (3, h, wd)).astype(np.float32)
