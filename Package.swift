@@ -54,6 +54,7 @@ var targets: [Target] = [
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [

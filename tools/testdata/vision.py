@@ -15,9 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-# This folder holds a generator named gguf.py: keep it from shadowing the gguf package.
-sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]
-import gguf  # noqa: E402
+import gguf
 
 WIDTH, HEADS, FFN, LAYERS, PATCH, IMAGE = 64, 4, 96, 2, 14, 56
 D, QUERIES, GRID = 128, 8, 70
