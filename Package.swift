@@ -53,10 +53,12 @@ var targets: [Target] = [
     .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [
-    "GGUF", "Kernels", "Runtime", "JobQueue", "Tokenizer",
+    "GGUF", "Kernels", "Runtime", "JobQueue", "Tokenizer", "Imaging",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
 ]
 

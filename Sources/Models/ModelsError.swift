@@ -23,6 +23,12 @@ public enum ModelsError: Error, Sendable, Equatable, CustomStringConvertible {
     case embeddingWidthMismatch(expected: Int, found: Int)
     /// The GGUF layer reported a problem (bad file, missing key...).
     case gguf(GGUFError)
+    /// An mmproj file that is not a MiniCPM-V vision projector this runtime can run.
+    case unsupportedProjector(file: String, detail: String)
+    /// The mmproj's output width differs from the language model's embedding width.
+    case projectorWidthMismatch(mmproj: String, projectorWidth: Int, model: String, modelWidth: Int)
+    /// An image slice the vision encoder cannot take (size not a multiple of the patch size...).
+    case invalidImageSlice(detail: String)
 
     public var description: String {
         switch self {
@@ -44,6 +50,12 @@ public enum ModelsError: Error, Sendable, Equatable, CustomStringConvertible {
             "embedding rows have width \(found), the model expects \(expected)"
         case let .gguf(error):
             error.description
+        case let .unsupportedProjector(file, detail):
+            "\(file): not a supported MiniCPM-V vision projector: \(detail)"
+        case let .projectorWidthMismatch(mmproj, projectorWidth, model, modelWidth):
+            "\(mmproj) projects images to width \(projectorWidth) but \(model) has embedding width \(modelWidth): the mmproj does not belong to this language model"
+        case let .invalidImageSlice(detail):
+            "invalid image slice: \(detail)"
         }
     }
 }

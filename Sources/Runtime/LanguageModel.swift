@@ -81,6 +81,21 @@ public final class LanguageModel: @unchecked Sendable {
                                       pieceText: { detokenizer.append($0) }, onToken: onToken)
     }
 
+    /// Generates after a prompt of text tokens and embedding rows (e.g. image embeddings).
+    /// - Throws: ``RuntimeError/promptTooLong(promptTokens:contextLength:)``, ``RuntimeError/emptyPrompt``,
+    ///   ``RuntimeError/model(_:)`` when an embedding chunk's width is not the model's.
+    public func generate(chunks: [PromptChunk], options: GenerationOptions = GenerationOptions(),
+                         onToken: (GeneratedToken) -> Bool = { _ in true }) throws -> GenerationResult {
+        lock.lock()
+        defer { lock.unlock() }
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        let generator = TokenGenerator(decoder: decoder, cache: cache)
+        let tokenizer = self.tokenizer
+        return try generator.generate(chunks: chunks, options: options,
+                                      isEndOfGeneration: { tokenizer.isEndOfGeneration($0) },
+                                      pieceText: { detokenizer.append($0) }, onToken: onToken)
+    }
+
     /// The same as ``generate(prompt:raw:system:options:onToken:)`` as an `AsyncThrowingStream` of
     /// pieces; generation runs on a detached task and stops when the consumer stops listening.
     public func stream(prompt: String, raw: Bool = false, system: String? = nil,

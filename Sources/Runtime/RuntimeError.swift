@@ -12,6 +12,10 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case model(ModelsError)
     /// The tokenizer could not be built from the file's metadata.
     case tokenizer(file: String, detail: String)
+    /// A marker the image layout needs (`<image>`, `<slice>`, …) is not a token of the vocabulary.
+    case missingImageMarker(file: String, marker: String)
+    /// The image could not be read or prepared (decode, size, slicing).
+    case image(source: String, detail: String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,10 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
             "the prompt has \(promptTokens) tokens but the context holds \(contextLength) (shorten the prompt or raise --context)"
         case let .model(error):
             error.description
+        case let .missingImageMarker(file, marker):
+            "\(file): the vocabulary has no token for the image marker '\(marker)'; this LLM cannot take images"
+        case let .image(source, detail):
+            "\(source): \(detail)"
         case let .tokenizer(file, detail):
             "\(file): tokenizer: \(detail)"
         }

@@ -15,28 +15,52 @@ struct TokenGenerator {
                   isEndOfGeneration: (Int32) -> Bool,
                   pieceText: (Int32) -> String,
                   onToken: (GeneratedToken) -> Bool) throws -> GenerationResult {
-        guard !prompt.isEmpty else { throw RuntimeError.emptyPrompt }
-        guard prompt.count < cache.capacity else {
-            throw RuntimeError.promptTooLong(promptTokens: prompt.count, contextLength: cache.capacity)
+        try generate(chunks: [.tokens(prompt)], options: options, isEndOfGeneration: isEndOfGeneration,
+                     pieceText: pieceText, onToken: onToken)
+    }
+
+    /// Generates after a prompt of text tokens and embedding rows (images), in order. The
+    /// cached prefix is reused up to the first position that differs or holds an embedding.
+    func generate(chunks: [PromptChunk], options: GenerationOptions,
+                  isEndOfGeneration: (Int32) -> Bool,
+                  pieceText: (Int32) -> String,
+                  onToken: (GeneratedToken) -> Bool) throws -> GenerationResult {
+        let promptKeys = chunks.flatMap(\.cacheTokens)
+        guard !promptKeys.isEmpty else { throw RuntimeError.emptyPrompt }
+        guard promptKeys.count < cache.capacity else {
+            throw RuntimeError.promptTooLong(promptTokens: promptKeys.count, contextLength: cache.capacity)
         }
         let started = DispatchTime.now().uptimeNanoseconds
         func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
 
-        // Reuse the cached prefix; at least the last prompt token is recomputed to get its logits.
-        var reused = options.reusePrefix ? min(cache.commonPrefixLength(with: prompt), prompt.count - 1) : 0
+        // Reuse the cached prefix; at least the last prompt position is recomputed for its logits.
+        var reused = options.reusePrefix ? min(cache.commonPrefixLength(with: promptKeys), promptKeys.count - 1) : 0
         if reused < 0 { reused = 0 }
         cache.truncate(to: reused)
-        var timings = GenerationTimings(promptTokens: prompt.count - reused, reusedPromptTokens: reused)
-        var logits: [Float]
+        var timings = GenerationTimings(promptTokens: promptKeys.count - reused, reusedPromptTokens: reused)
+        var logits: [Float] = []
         do {
-            logits = try decoder.forward(tokens: Array(prompt[reused...]), cache: cache, logits: .last)
+            var position = 0
+            for chunk in chunks {
+                let end = position + chunk.positionCount
+                defer { position = end }
+                guard end > reused else { continue }
+                switch chunk {
+                case let .tokens(tokens):
+                    let fresh = Array(tokens[(max(reused, position) - position)...])
+                    logits = try decoder.forward(tokens: fresh, cache: cache, logits: .last)
+                case let .embeddings(rows, _):
+                    // An embedding chunk is never reused (its keys are −1), so it starts past `reused`.
+                    logits = try decoder.forward(embeddings: rows, cache: cache, logits: .last)
+                }
+            }
         } catch let error as ModelsError {
             throw RuntimeError.model(error)
         }
         timings.promptSeconds = seconds(since: started)
 
         var sampler = Sampler(parameters: options.sampling)
-        var history = prompt
+        var history = promptKeys.filter { $0 >= 0 }
         var generated: [Int32] = []
         var text = ""
         var stopReason = StopReason.maxTokens

@@ -15,6 +15,8 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             ImagingCommand.self,
             GenerateCommand.self,
             BenchLLMCommand.self,
+            ImagingCommand.self,
+            CaptionCommand.self,
         ]
     )
 }

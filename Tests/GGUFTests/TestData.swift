@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import GGUF
 
-/// Locates the reference data written by `tools/testdata/gguf.py` (via `scripts/gen-testdata.sh`).
+/// Locates the reference data written by `tools/testdata/ggufpy_reference.py` (via `scripts/gen-testdata.sh`).
 enum TestData {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,0 +1,188 @@
+import Foundation
+import Kernels
+
+/// The SigLIP vision transformer as MiniCPM-V runs it (minicpmv-spec.md §1.2): a 14×14
+/// patch-embedding convolution, a learned position table indexed by bucketed coordinates,
+/// pre-norm blocks (LayerNorm, bidirectional multi-head attention, GELU MLP) and a final
+/// LayerNorm. One slice per call; any slice whose sides are multiples of the patch size.
+public struct SigLIPVisionEncoder: @unchecked Sendable {
+    // MARK: configuration
+
+    /// Which GELU the MLP evaluates. The reference (PyTorch) computes tanh-GELU in float;
+    /// llama.cpp's CPU backend looks it up in an fp16 table, which `ggmlTable` reproduces.
+    public enum GELUVariant: Sendable { case exact, ggmlTable }
+
+    let configuration: MiniCPMVProjectorConfiguration
+
+    // MARK: layers
+
+    struct Block {
+        let norm1Weight: [Float], norm1Bias: [Float]
+        let query: WeightMatrix, queryBias: [Float]
+        let key: WeightMatrix, keyBias: [Float]
+        let value: WeightMatrix, valueBias: [Float]
+        let output: WeightMatrix, outputBias: [Float]
+        let norm2Weight: [Float], norm2Bias: [Float]
+        /// fc1: width → feed-forward length.
+        let fc1: WeightMatrix, fc1Bias: [Float]
+        /// fc2: feed-forward length → width.
+        let fc2: WeightMatrix, fc2Bias: [Float]
+    }
+
+    let patchEmbedding: WeightMatrix
+    let patchBias: [Float]
+    /// Rows are grid positions (`row · side + column`), columns the ViT width.
+    let positionTable: WeightMatrix
+    let blocks: [Block]
+    let postNormWeight: [Float]?
+    let postNormBias: [Float]?
+
+    /// Binds the `v.*` tensors. Legacy MiniCPM-V files store fc1 under `ffn_down` and fc2 under
+    /// `ffn_up`; which is which is decided by shape, as llama.cpp does (spec §2.2).
+    init(binder: inout TensorBinder, configuration c: MiniCPMVProjectorConfiguration) throws(ModelsError) {
+        configuration = c
+        let w = c.width, f = c.feedForwardLength, p = c.patchSize
+        patchEmbedding = try binder.matrix("v.patch_embd.weight", shape: [p, p, 3, w], columns: 3 * p * p, rows: w)
+        patchBias = try binder.vector("v.patch_embd.bias", w)
+        positionTable = try binder.matrix("v.position_embd.weight", columns: w,
+                                          rows: c.positionGridSide * c.positionGridSide)
+        var blocks: [Block] = []
+        for i in 0..<c.blockCount {
+            let n = "v.blk.\(i)."
+            // Legacy naming: `ffn_down` has ne[0] == width when it really is fc1 (width → ffn).
+            let swapped = binder.storedShape(n + "ffn_down.weight")?.first == w
+            let fc1Name = swapped ? "ffn_down" : "ffn_up"
+            let fc2Name = swapped ? "ffn_up" : "ffn_down"
+            blocks.append(Block(
+                norm1Weight: try binder.vector(n + "ln1.weight", w), norm1Bias: try binder.vector(n + "ln1.bias", w),
+                query: try binder.matrix(n + "attn_q.weight", columns: w, rows: w), queryBias: try binder.vector(n + "attn_q.bias", w),
+                key: try binder.matrix(n + "attn_k.weight", columns: w, rows: w), keyBias: try binder.vector(n + "attn_k.bias", w),
+                value: try binder.matrix(n + "attn_v.weight", columns: w, rows: w), valueBias: try binder.vector(n + "attn_v.bias", w),
+                output: try binder.matrix(n + "attn_out.weight", columns: w, rows: w), outputBias: try binder.vector(n + "attn_out.bias", w),
+                norm2Weight: try binder.vector(n + "ln2.weight", w), norm2Bias: try binder.vector(n + "ln2.bias", w),
+                fc1: try binder.matrix(n + fc1Name + ".weight", columns: w, rows: f), fc1Bias: try binder.vector(n + fc1Name + ".bias", f),
+                fc2: try binder.matrix(n + fc2Name + ".weight", columns: f, rows: w), fc2Bias: try binder.vector(n + fc2Name + ".bias", w)))
+        }
+        self.blocks = blocks
+        if binder.storedShape("v.post_ln.weight") != nil {
+            postNormWeight = try binder.vector("v.post_ln.weight", w)
+            postNormBias = try binder.vector("v.post_ln.bias", w)
+        } else {
+            postNormWeight = nil
+            postNormBias = nil
+        }
+    }
+
+    // MARK: forward
+
+    /// Position-table rows for an `rows × columns` patch grid: `floor(side·i/n)` per axis
+    /// (the reference's bucketing; llama.cpp computes the same in double).
+    public static func positionIDs(rows: Int, columns: Int, gridSide: Int) -> [Int] {
+        func bucket(_ i: Int, _ n: Int) -> Int { Int((Double(gridSide) * Double(i) / Double(n)).rounded(.down)) }
+        var ids: [Int] = []
+        ids.reserveCapacity(rows * columns)
+        for r in 0..<rows {
+            let br = bucket(r, rows)
+            for c in 0..<columns { ids.append(br * gridSide + bucket(c, columns)) }
+        }
+        return ids
+    }
+
+    /// Encodes one slice: `pixels` is planar normalised RGB `[3][height][width]`; writes
+    /// `(height/p)·(width/p)` rows of `width` floats (the ViT output, patches row-major) to `output`.
+    /// - Throws: ``ModelsError/invalidImageSlice(detail:)`` when a side is not a positive multiple
+    ///   of the patch size.
+    func encode(pixels: UnsafePointer<Float>, height: Int, width: Int, gelu: GELUVariant,
+                output x: UnsafeMutablePointer<Float>, pool: ThreadPool, timings: inout VisionTimings) throws(ModelsError) {
+        let c = configuration
+        let p = c.patchSize
+        guard height >= p, width >= p, height % p == 0, width % p == 0 else {
+            throw .invalidImageSlice(detail: "\(width)×\(height) pixels is not a positive multiple of the \(p)-pixel patch")
+        }
+        let gridRows = height / p, gridColumns = width / p
+        let n = gridRows * gridColumns
+        let w = c.width, f = c.feedForwardLength
+
+        var clock = StageClock()
+        do {
+            try PatchEmbedding.compute(image: pixels, channels: 3, height: height, width: width, patchSize: p,
+                                       weight: patchEmbedding, bias: patchBias, output: x, pool: pool)
+        } catch {
+            throw .invalidImageSlice(detail: error.description)
+        }
+        let ids = Self.positionIDs(rows: gridRows, columns: gridColumns, gridSide: c.positionGridSide)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: w)
+        defer { row.deallocate() }
+        for t in 0..<n {
+            positionTable.dequantizeRow(ids[t], into: row)
+            Elementwise.add(x + t * w, row, output: x + t * w, count: w)
+        }
+        timings.patchEmbedding += clock.lap()
+
+        let normed = UnsafeMutablePointer<Float>.allocate(capacity: n * w)
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: n * w)
+        let k = UnsafeMutablePointer<Float>.allocate(capacity: n * w)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: n * w)
+        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: n * max(f, w))
+        defer { for b in [normed, q, k, v, hidden] { b.deallocate() } }
+        let scale = 1 / Float(c.headDimension).squareRoot()
+        let shape = AttentionShape(tokens: n, heads: c.headCount, kvHeads: c.headCount,
+                                   headDimension: c.headDimension, kvLength: n)
+        let keys = KVTensor(base: UnsafeRawPointer(k), elementType: .f32, positionStride: w, headStride: c.headDimension)
+        let values = KVTensor(base: UnsafeRawPointer(v), elementType: .f32, positionStride: w, headStride: c.headDimension)
+
+        for block in blocks {
+            // Attention sub-block: x += Wo·attn(LN1(x)) + bo.
+            LayerNorm.apply(input: x, weight: block.norm1Weight, bias: block.norm1Bias, output: normed,
+                            rows: n, width: w, eps: c.layerNormEpsilon)
+            linear(block.query, block.queryBias, normed, n, q, pool)
+            linear(block.key, block.keyBias, normed, n, k, pool)
+            linear(block.value, block.valueBias, normed, n, v, pool)
+            do {
+                try Attention.compute(query: q, queryTokenStride: w, keys: keys, values: values, shape: shape,
+                                      causal: false, scale: scale, output: normed, outputTokenStride: w, pool: pool)
+            } catch {
+                throw .invalidImageSlice(detail: error.description)
+            }
+            linear(block.output, block.outputBias, normed, n, q, pool)
+            Elementwise.add(x, q, output: x, count: n * w)
+            timings.attention += clock.lap()
+
+            // MLP sub-block: x += fc2(act(fc1(LN2(x)))).
+            LayerNorm.apply(input: x, weight: block.norm2Weight, bias: block.norm2Bias, output: normed,
+                            rows: n, width: w, eps: c.layerNormEpsilon)
+            linear(block.fc1, block.fc1Bias, normed, n, hidden, pool)
+            activate(hidden, count: n * f, gelu: gelu)
+            linear(block.fc2, block.fc2Bias, hidden, n, q, pool)
+            Elementwise.add(x, q, output: x, count: n * w)
+            timings.mlp += clock.lap()
+        }
+        if let postNormWeight, let postNormBias {
+            LayerNorm.apply(input: x, weight: postNormWeight, bias: postNormBias, output: x,
+                            rows: n, width: w, eps: c.layerNormEpsilon)
+        }
+        timings.mlp += clock.lap()
+    }
+
+    private func activate(_ data: UnsafeMutablePointer<Float>, count: Int, gelu: GELUVariant) {
+        switch configuration.activation {
+        case .geluTanh:
+            switch gelu {
+            case .exact: Activations.geluTanh(input: data, output: data, count: count)
+            case .ggmlTable: Activations.geluGGML(input: data, output: data, count: count)
+            }
+        case .silu:
+            Activations.silu(input: data, output: data, count: count)
+        case .geluQuick:
+            // x·σ(1.702x), as ggml's gelu_quick.
+            for i in 0..<count { data[i] = data[i] / (1 + Foundation.exp(-1.702 * data[i])) }
+        }
+    }
+}
+
+/// `output[t] = W·input[t] + bias` for `tokens` rows.
+func linear(_ weight: WeightMatrix, _ bias: [Float]?, _ input: UnsafePointer<Float>, _ tokens: Int,
+            _ output: UnsafeMutablePointer<Float>, _ pool: ThreadPool) {
+    MatMul.compute(weight: weight, input: input, batch: tokens, output: output, pool: pool)
+    if let bias { Elementwise.addBias(output, bias: bias, rows: tokens, width: weight.rows) }
+}
