@@ -26,6 +26,26 @@ public enum GGUFDequantize {
         }
     }
 
+    /// Dequantizes rows `rows` of a tensor (a row is `shape[0]` elements, ggml order) into
+    /// `output`, which must hold `rows.count · rowLength` values; e.g. embedding lookups.
+    /// Throws ``GGUFError/unsupportedDequantization(tensor:type:)`` or
+    /// ``GGUFError/dequantizationSizeMismatch(tensor:type:elements:bytes:)`` (also for rows out of range).
+    public static func dequantizeRows(_ tensor: GGUFTensorInfo, of file: GGUFFile, rows: Range<Int>,
+                                      into output: UnsafeMutableBufferPointer<Float>) throws {
+        let rowBytes = tensor.type.byteCount(elements: tensor.rowLength) ?? 0
+        guard rows.lowerBound >= 0, rows.upperBound <= tensor.rowCount,
+              output.count == rows.count * tensor.rowLength else {
+            throw GGUFError.dequantizationSizeMismatch(tensor: tensor.name, type: tensor.type, elements: output.count,
+                                                       bytes: rows.count * rowBytes)
+        }
+        let all = file.bytes(of: tensor)
+        let slice = UnsafeRawBufferPointer(rebasing: all[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+        try dequantize(slice, type: tensor.type, into: output, tensor: tensor.name)
+    }
+
+    /// IEEE fp16 bit pattern → Float, exactly (subnormals, infinities and NaN payloads kept).
+    public static func float(fromHalfBits bits: UInt16) -> Float { HalfFloat.table[Int(bits)] }
+
     /// Dequantizes `output.count` elements of `type` from `source`, which must hold exactly
     /// that many (a whole number of blocks). `tensor` names the data in errors.
     /// Throws ``GGUFError/unsupportedDequantization(tensor:type:)`` or
