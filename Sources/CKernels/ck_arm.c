@@ -144,6 +144,30 @@ ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
     return sumf; \
 }
 
+/// Q5_0: the 5th bit of element j is bit j of qh; spread to bytes with vtst against 1,2,4,…,128.
+#define DEFINE_Q5_0(NAME, ATTR, DOT16) \
+ATTR static float NAME(int64_t n, const void *vw, const void *va) { \
+    const block_q5_0 *x = vw; const block_q8_0 *y = va; \
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), h16 = vdupq_n_u8(0x10); \
+    const int8x16_t s16 = vdupq_n_s8(16); \
+    static const uint8_t bits[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128}; \
+    const uint8x16_t bitmask = vld1q_u8(bits); \
+    float32x4_t acc = vdupq_n_f32(0); \
+    for (int64_t i = 0; i < n / 32; i++) { \
+        const uint8x16_t hlo = vcombine_u8(vdup_n_u8(x[i].qh[0]), vdup_n_u8(x[i].qh[1])); \
+        const uint8x16_t hhi = vcombine_u8(vdup_n_u8(x[i].qh[2]), vdup_n_u8(x[i].qh[3])); \
+        const uint8x16_t v = vld1q_u8(x[i].qs); \
+        const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(v, m4), vandq_u8(vtstq_u8(hlo, bitmask), h16))), s16); \
+        const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(v, 4), vandq_u8(vtstq_u8(hhi, bitmask), h16))), s16); \
+        int32x4_t p = DOT16(vdupq_n_s32(0), lo, vld1q_s8(y[i].qs)); \
+        p = DOT16(p, hi, vld1q_s8(y[i].qs + 16)); \
+        acc = vmlaq_n_f32(acc, vcvtq_f32_s32(p), CK_FP16(x[i].d) * CK_FP16(y[i].d)); \
+    } \
+    return vaddvq_f32(acc); \
+}
+
+DEFINE_Q5_0(dot_q5_0_neon, , dot16_neon)
+DEFINE_Q5_0(dot_q5_0_sdot, DOTPROD, dot16_sdot)
 DEFINE_Q4_0(dot_q4_0_neon, , dot16_neon)
 DEFINE_Q4_0(dot_q4_0_sdot, DOTPROD, dot16_sdot)
 DEFINE_Q8_0(dot_q8_0_neon, , dot16_neon)
@@ -221,6 +245,7 @@ void ck_fill_neon(ck_kernel_table *t) {
     t->dot[CK_TYPE_F32] = dot_f32_neon;
     t->dot[CK_TYPE_F16] = dot_f16_neon;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_neon;
+    t->dot[CK_TYPE_Q5_0] = dot_q5_0_neon;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_neon;
     t->dot[CK_TYPE_Q4_K] = dot_q4_K_neon;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_neon;
@@ -229,6 +254,7 @@ void ck_fill_neon(ck_kernel_table *t) {
 
 void ck_fill_neon_dotprod(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_sdot;
+    t->dot[CK_TYPE_Q5_0] = dot_q5_0_sdot;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_sdot;
     t->dot[CK_TYPE_Q4_K] = dot_q4_K_sdot;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_sdot;

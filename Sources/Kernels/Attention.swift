@@ -84,26 +84,28 @@ public enum Attention {
                 .assumingMemoryBound(to: Float.self)
             let kf = scratch, vf = scratch + n * d, scores = scratch + 2 * n * d
             for g in kvRange {
-              // Keys and values of this KV head as contiguous Float32 rows.
-              for p in 0..<n {
-                  keys.load(position: p, head: g, count: d, into: kf + p * d)
-                  values.load(position: p, head: g, count: d, into: vf + p * d)
-              }
-              for h in (g * group)..<((g + 1) * group) {
-                var t0 = 0
-                while t0 < shape.tokens {
-                    let count = min(block, shape.tokens - t0)
-                    let q = query + t0 * queryTokenStride + h * d
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(n), Int32(d),
-                                scale, q, Int32(queryTokenStride), kf, Int32(d), 0, scores, Int32(n))
-                    Softmax.apply(input: scores, output: scores, rows: count, width: n, scale: 1,
-                                  mask: mask.map { $0 + t0 * n }, causalOffset: causal ? firstPosition + t0 : nil)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(d), Int32(n),
-                                1, scores, Int32(n), vf, Int32(d), 0, output + t0 * outputTokenStride + h * d,
-                                Int32(outputTokenStride))
-                    t0 += count
+                // Keys and values of this KV head as contiguous Float32 rows.
+                for p in 0..<n {
+                    keys.load(position: p, head: g, count: d, into: kf + p * d)
+                    values.load(position: p, head: g, count: d, into: vf + p * d)
                 }
-              }
+                for h in (g * group)..<((g + 1) * group) {
+                    var t0 = 0
+                    while t0 < shape.tokens {
+                        let count = min(block, shape.tokens - t0)
+                        let q = query + t0 * queryTokenStride + h * d
+                        // scores[count × n] = scale · Q·Kᵀ
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(n), Int32(d),
+                                    scale, q, Int32(queryTokenStride), kf, Int32(d), 0, scores, Int32(n))
+                        Softmax.apply(input: scores, output: scores, rows: count, width: n, scale: 1,
+                                      mask: mask.map { $0 + t0 * n }, causalOffset: causal ? firstPosition + t0 : nil)
+                        // out[count × d] = P·V
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(d), Int32(n),
+                                    1, scores, Int32(n), vf, Int32(d), 0, output + t0 * outputTokenStride + h * d,
+                                    Int32(outputTokenStride))
+                        t0 += count
+                    }
+                }
             }
         }
     }

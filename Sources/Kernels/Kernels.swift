@@ -10,10 +10,12 @@
 // - `MatMul.compute(weight:input:batch:output:pool:)`:
 //   `output[b·rows + r] = Σ_c W[r,c]·input[b·columns + c]`. Small batches: ggml-exact activation
 //   quantization (Q8_0/Q8_1/Q8_K, fp16, bf16) + integer block dots in C (AVX2, AVX512-VNNI,
-//   NEON, NEON dotprod, scalar). Large batches: weight panels → Float32 → OpenBLAS SGEMM.
+//   NEON, NEON dotprod, scalar). Batches ≥ `batchedThreshold(for:)` (32 float types, 64
+//   quantized, measured): weight → Float32 (≤64 MiB panels) → one multi-threaded OpenBLAS SGEMM.
+//   OpenBLAS is otherwise single-threaded (process-wide setting: run one kernel at a time).
 //   Twins: `computeReference` (Float64, float activations), `computeQuantizedReference`
 //   (same quantization, scalar C). `computeQuantized`/`computeBatched` force a path.
-// - `Gemm.compute(...)`: Float32 GEMM (OpenBLAS) split over the pool.
+// - `Gemm.compute(...)`: Float32 GEMM, one OpenBLAS call on the pool's thread count.
 // - `RMSNorm.apply`, `LayerNorm.apply` (weight, bias), `Softmax.apply` (scale, mask, causal),
 //   `Activations.geluTanh / geluGGML (ggml's fp16 table) / geluErf / silu / swiGLU`,
 //   `Elementwise.add / mul / scale / addBias / mulRows`,

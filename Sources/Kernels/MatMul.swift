@@ -12,11 +12,14 @@ import GGUF
 /// Batches of at least `batchedThreshold(for:)` rows (prefill, vision) convert the weight to
 /// Float32 (in 64 MiB panels) and multiply it with multi-threaded OpenBLAS SGEMM.
 public enum MatMul {
-    /// Batch size from which the SGEMM path is used for weights of `type`.
+    /// Batch size from which the SGEMM path is used for weights of `type`. Measured with
+    /// `edgevlm bench kernels --crossover` (2048×2048, CPU time per call): converting the weight
+    /// to Float32 costs about as much as 30–60 integer-dot rows, so F16 crosses over between
+    /// batch 16 and 32 and the quantized types between 32 and 64 (BENCHMARKS.md, Kernels).
     public static func batchedThreshold(for type: GGMLType) -> Int {
         switch type {
-        case .f32, .f16, .bf16: 8
-        default: 16
+        case .f32, .f16, .bf16: 32
+        default: 64
         }
     }
 

@@ -45,7 +45,8 @@ public enum PatchEmbedding {
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: patches * patchLength)
         defer { columns.deallocate() }
         im2col(image: image, channels: channels, height: height, width: width, patchSize: patchSize, columns: columns)
-        MatMul.compute(weight: weight, input: columns, batch: patches, output: output, pool: pool)
+        // Always the SGEMM path: Float32 pixels, no activation rounding, whatever the patch count.
+        MatMul.computeBatched(weight: weight, input: columns, batch: patches, output: output, pool: pool)
         if let bias { Elementwise.addBias(output, bias: bias, rows: patches, width: weight.rows) }
     }
 

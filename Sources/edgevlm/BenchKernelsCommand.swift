@@ -29,6 +29,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Flag(help: "Reuse one weight matrix (cache-resident) instead of streaming copies from DRAM.")
     var resident = false
 
+    @Flag(help: "Instead: time the integer-dot and SGEMM paths per batch size (2048×2048 weights) to place MatMul's batch threshold.")
+    var crossover = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -54,6 +57,10 @@ struct BenchKernelsCommand: ParsableCommand {
 
     func run() throws {
         let pool = ThreadPool(threadCount: threads)
+        if crossover {
+            try runCrossover(pool: pool)
+            return
+        }
         var results: [Result] = []
         let bandwidth = measureReadBandwidth(pool: pool)
         for name in types.split(separator: ",") {
@@ -83,6 +90,29 @@ struct BenchKernelsCommand: ParsableCommand {
                 let pad = { (s: String, n: Int) in s.padding(toLength: n, withPad: " ", startingAt: 0) }
                 print("\(pad(r.kernel, 8)) \(pad(r.type, 6)) \(pad(r.shape, 22)) \(pad(format(r.millisecondsPerCall, 3), 9)) \(pad(format(r.gigabytesPerSecond), 7)) \(pad(format(r.gigaflopsPerSecond), 9)) \(pad(format(100 * r.gigabytesPerSecond / bandwidth, 0) + "%", 11)) [\(format(r.medianMillisecondsPerCall, 3)), \(format(r.cpuMillisecondsPerCall, 3))]")
             }
+        }
+    }
+
+    /// Best-call milliseconds of both mat-mul paths for growing batches.
+    func runCrossover(pool: ThreadPool) throws {
+        print("batch crossover, 2048x2048 weights, \(threads) thread(s): best ms per call (cpu ms), quantized path | sgemm path")
+        for name in types.split(separator: ",") {
+            guard let type = GGMLType.allCases.first(where: { $0.name == name }) else { throw ValidationError("unknown type \(name)") }
+            let (storage, matrices) = try makeMatrices(type: type, rows: 2048, columns: 2048, minimumTotalBytes: 0)
+            defer { storage.deallocate() }
+            var line = "\(type.name):"
+            for batch in [1, 2, 4, 8, 16, 32, 64] {
+                let input = (0..<(batch * 2048)).map { Float(sin(Double($0) * 0.37)) }
+                var output = [Float](repeating: 0, count: batch * 2048)
+                let q = timeStatisticsWithCPU {
+                    MatMul.computeQuantized(weight: matrices[0], input: input, batch: batch, output: &output, pool: pool)
+                }
+                let g = timeStatisticsWithCPU {
+                    MatMul.computeBatched(weight: matrices[0], input: input, batch: batch, output: &output, pool: pool)
+                }
+                line += "  b\(batch) \(format(q.best * 1e3, 2))(\(format(q.cpu * 1e3, 2)))|\(format(g.best * 1e3, 2))(\(format(g.cpu * 1e3, 2)))"
+            }
+            print(line)
         }
     }
 

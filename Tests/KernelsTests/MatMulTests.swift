@@ -103,7 +103,7 @@ import Testing
     @Test(arguments: [GGMLType.q4_0, .q4_K, .f16])
     func resultsDoNotDependOnThreadCount(type: GGMLType) throws {
         let rows = 133, blocks = 4
-        for batch in [1, 3, 20] {
+        for batch in [1, 3, 20, 70] { // 70: the SGEMM path
             let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: 5)
             try bytes.withUnsafeBytes { raw in
                 let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)

@@ -142,7 +142,7 @@ import Testing
 
     @Test func patchEmbeddingMatchesDirectConvolution() throws {
         var rng = SeededGenerator(seed: 8)
-        let channels = 3, height = 44, width = 58, patch = 14, out = 10 // 3×4 patches: the SGEMM path
+        let channels = 3, height = 44, width = 58, patch = 14, out = 10 // 3×4 patches
         let image = rng.floats(channels * height * width)
         let kernel = rng.floats(out * channels * patch * patch).map { Float16($0).bitPattern }
         let bias = rng.floats(out)
