@@ -26,6 +26,26 @@ public enum GGUFDequantize {
         }
     }
 
+    /// Dequantizes rows `rows` of a tensor (a row is `shape[0]` elements, ggml order) into
+    /// `output`, which must hold `rows.count · rowLength` values; e.g. embedding lookups.
+    /// Throws ``GGUFError/unsupportedDequantization(tensor:type:)`` or
+    /// ``GGUFError/dequantizationSizeMismatch(tensor:type:elements:bytes:)`` (also for rows out of range).
+    public static func dequantizeRows(_ tensor: GGUFTensorInfo, of file: GGUFFile, rows: Range<Int>,
+                                      into output: UnsafeMutableBufferPointer<Float>) throws {
+        let rowBytes = tensor.type.byteCount(elements: tensor.rowLength) ?? 0
+        guard rows.lowerBound >= 0, rows.upperBound <= tensor.rowCount,
+              output.count == rows.count * tensor.rowLength else {
+            throw GGUFError.dequantizationSizeMismatch(tensor: tensor.name, type: tensor.type, elements: output.count,
+                                                       bytes: rows.count * rowBytes)
+        }
+        let all = file.bytes(of: tensor)
+        let slice = UnsafeRawBufferPointer(rebasing: all[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+        try dequantize(slice, type: tensor.type, into: output, tensor: tensor.name)
+    }
+
+    /// IEEE fp16 bit pattern → Float, exactly (subnormals, infinities and NaN payloads kept).
+    public static func float(fromHalfBits bits: UInt16) -> Float { HalfFloat.table[Int(bits)] }
+
     /// Dequantizes `output.count` elements of `type` from `source`, which must hold exactly
     /// that many (a whole number of blocks). `tensor` names the data in errors.
     /// Throws ``GGUFError/unsupportedDequantization(tensor:type:)`` or
@@ -248,14 +268,16 @@ public enum GGUFDequantize {
     static func blockQ4_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 0, half)
         let dmin = HalfFloat.load(p, 2, half)
-        for g in 0 ..< 8 {
-            let (sc, m) = scaleMin(p + 4, g)
-            let d1 = d * Float(sc)
-            let m1 = dmin * Float(m)
-            let c = g / 2, shift = UInt8(4 * (g % 2))
+        // Chunk c of 64 elements: groups 2c (low nibbles) and 2c+1 (high nibbles) of qs[32c…32c+31].
+        for c in 0 ..< 4 {
+            let (scLow, mLow) = scaleMin(p + 4, 2 * c)
+            let (scHigh, mHigh) = scaleMin(p + 4, 2 * c + 1)
+            let dLow = d * Float(scLow), minLow = dmin * Float(mLow)
+            let dHigh = d * Float(scHigh), minHigh = dmin * Float(mHigh)
             for l in 0 ..< 32 {
-                let q = (u8(p, 16 + c * 32 + l) >> shift) & 0x0F
-                y[g * 32 + l] = d1 * Float(q) - m1
+                let q = u8(p, 16 + c * 32 + l)
+                y[c * 64 + l] = dLow * Float(q & 0x0F) - minLow
+                y[c * 64 + 32 + l] = dHigh * Float(q >> 4) - minHigh
             }
         }
     }
@@ -264,15 +286,16 @@ public enum GGUFDequantize {
     static func blockQ5_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 0, half)
         let dmin = HalfFloat.load(p, 2, half)
-        for g in 0 ..< 8 {
-            let (sc, m) = scaleMin(p + 4, g)
-            let d1 = d * Float(sc)
-            let m1 = dmin * Float(m)
-            let c = g / 2, shift = UInt8(4 * (g % 2))
+        for c in 0 ..< 4 {
+            let (scLow, mLow) = scaleMin(p + 4, 2 * c)
+            let (scHigh, mHigh) = scaleMin(p + 4, 2 * c + 1)
+            let dLow = d * Float(scLow), minLow = dmin * Float(mLow)
+            let dHigh = d * Float(scHigh), minHigh = dmin * Float(mHigh)
+            let lowBit = UInt8(2 * c), highBit = UInt8(2 * c + 1)
             for l in 0 ..< 32 {
-                let low = (u8(p, 48 + c * 32 + l) >> shift) & 0x0F
-                let high = (u8(p, 16 + l) >> UInt8(g)) & 1
-                y[g * 32 + l] = d1 * Float(low | high << 4) - m1
+                let q = u8(p, 48 + c * 32 + l), h = u8(p, 16 + l)
+                y[c * 64 + l] = dLow * Float((q & 0x0F) | ((h >> lowBit) & 1) << 4) - minLow
+                y[c * 64 + 32 + l] = dHigh * Float((q >> 4) | ((h >> highBit) & 1) << 4) - minHigh
             }
         }
     }
@@ -280,19 +303,19 @@ public enum GGUFDequantize {
     /// `u8 ql[128]; u8 qh[64]; i8 scales[16]; half d`: 6-bit quants, y = (d·sc)·(q − 32).
     static func blockQ6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 208, half)
+        // Half h, quarter j: element h·128 + 32j + l takes nibble j/2 of ql[64h + 32(j%2) + l] and
+        // bits 2j… of qh[32h + l]; scale index = element / 16.
         for h in 0 ..< 2 {
-            let ql = 64 * h, qh = 128 + 32 * h, sc = 192 + 8 * h
-            for l in 0 ..< 32 {
-                let g = l / 16
-                let a = u8(p, ql + l), b = u8(p, ql + l + 32), c = u8(p, qh + l)
-                let q1 = Int((a & 0x0F) | (c & 3) << 4) - 32
-                let q2 = Int((b & 0x0F) | ((c >> 2) & 3) << 4) - 32
-                let q3 = Int((a >> 4) | ((c >> 4) & 3) << 4) - 32
-                let q4 = Int((b >> 4) | ((c >> 6) & 3) << 4) - 32
-                y[h * 128 + l] = (d * Float(i8(p, sc + g))) * Float(q1)
-                y[h * 128 + l + 32] = (d * Float(i8(p, sc + g + 2))) * Float(q2)
-                y[h * 128 + l + 64] = (d * Float(i8(p, sc + g + 4))) * Float(q3)
-                y[h * 128 + l + 96] = (d * Float(i8(p, sc + g + 6))) * Float(q4)
+            for j in 0 ..< 4 {
+                let ql = 64 * h + 32 * (j % 2), qh = 128 + 32 * h
+                let lowShift = UInt8(4 * (j / 2)), highShift = UInt8(2 * j)
+                for g in 0 ..< 2 {
+                    let scale = d * Float(i8(p, 192 + 8 * h + 2 * j + g))
+                    for l in 16 * g ..< 16 * g + 16 {
+                        let q = ((u8(p, ql + l) >> lowShift) & 0x0F) | ((u8(p, qh + l) >> highShift) & 3) << 4
+                        y[h * 128 + 32 * j + l] = scale * Float(Int(q) - 32)
+                    }
+                }
             }
         }
     }
@@ -345,10 +368,14 @@ public enum GGUFDequantize {
     /// TQ2_0: `u8 qs[64]; half d`, 2-bit values; y = d·(q − 1).
     static func blockTQ2_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ half: UnsafePointer<Float>) {
         let d = HalfFloat.load(p, 64, half)
-        for e in 0 ..< 256 {
-            let h = e / 128, s = (e / 32) % 4, l = e % 32
-            let q = Int((u8(p, h * 32 + l) >> UInt8(2 * s)) & 3) - 1
-            y[e] = d * Float(q)
+        for h in 0 ..< 2 {
+            for s in 0 ..< 4 {
+                let shift = UInt8(2 * s)
+                for l in 0 ..< 32 {
+                    let q = Int((u8(p, h * 32 + l) >> shift) & 3) - 1
+                    y[h * 128 + s * 32 + l] = d * Float(q)
+                }
+            }
         }
     }
 }

@@ -11,8 +11,8 @@ struct BenchGGUFCommand: ParsableCommand {
         commandName: "bench-gguf",
         abstract: "Benchmark the GGUF reader (open + index of a large file) and dequantization per type.",
         discussion: """
-            With --file (created with --size-mb when missing, made with GGUFWriter: many tensors
-            plus a 150k-entry string vocabulary) it times GGUFFile(path:) and reports resident
+            With --file (created with --size-mb when missing, made with GGUFWriter: Qwen2-1.5B-shaped
+            layers in a Q4_K_M-like mix plus a --vocab-entry string vocabulary) it times GGUFFile(path:) and reports resident
             memory before and after. Then it dequantizes --elements values of every supported type
             from memory and reports GB/s of quantized input and of Float32 output (best of --repeats).
             """
@@ -23,6 +23,9 @@ struct BenchGGUFCommand: ParsableCommand {
 
     @Option(help: "Size of the file to create when missing, in MiB.")
     var sizeMb: Int = 1024
+
+    @Option(help: "Vocabulary entries (strings) in the file to create.")
+    var vocab: Int = 151_643
 
     @Option(help: "Times to open the file (median reported).")
     var opens: Int = 20
@@ -39,7 +42,7 @@ struct BenchGGUFCommand: ParsableCommand {
     func run() throws {
         if access(file, F_OK) != 0 {
             let start = now()
-            try Self.makeFile(path: file, sizeMB: sizeMb)
+            try Self.makeFile(path: file, sizeMB: sizeMb, vocab: vocab)
             print("created \(file) in \(format(now() - start, 1)) s")
         }
         try benchOpen()
@@ -70,14 +73,16 @@ struct BenchGGUFCommand: ParsableCommand {
         withExtendedLifetime(kept) {}
     }
 
-    /// Writes a llama-like file: 150k-token vocabulary, then tensors of common weight types
+    /// Writes a llama-like file: a `vocab`-entry vocabulary, then tensors of common weight types
     /// until `sizeMB` is reached.
-    static func makeFile(path: String, sizeMB: Int) throws {
+    static func makeFile(path: String, sizeMB: Int, vocab: Int) throws {
         var writer = GGUFWriter()
         try writer.setValue(.string("llama"), forKey: "general.architecture")
         try writer.setValue(.string("edgevlm bench"), forKey: "general.name")
-        try writer.setValue(.array(.string((0 ..< 151_643).map { "tok\($0)" })), forKey: "tokenizer.ggml.tokens")
-        try writer.setValue(.array(.int32([Int32](repeating: 1, count: 151_643))), forKey: "tokenizer.ggml.token_type")
+        if vocab > 0 {
+            try writer.setValue(.array(.string((0 ..< vocab).map { "tok\($0)" })), forKey: "tokenizer.ggml.tokens")
+            try writer.setValue(.array(.int32([Int32](repeating: 1, count: vocab))), forKey: "tokenizer.ggml.token_type")
+        }
         // One decoder layer shaped like Qwen2-1.5B's (hidden 1536, FFN 8960) in a Q4_K_M-like mix.
         let shapes: [(GGMLType, [Int])] = [
             (.f32, [1536]), (.q4_K, [1536, 1536]), (.f32, [1536]), (.q4_K, [1536, 256]), (.f32, [256]),

@@ -31,6 +31,26 @@ import Testing
         }
     }
 
+    /// Row ranges give the same values as the whole tensor, for every supported type.
+    @Test func rowRangesMatchTheWholeTensor() throws {
+        let file = try GGUFFile(path: TestData.path("types.gguf"))
+        for tensor in file.tensors where GGUFDequantize.isSupported(tensor.type) && tensor.rowCount >= 3 {
+            let whole = try GGUFDequantize.dequantize(tensor, of: file)
+            var part = [Float](repeating: 0, count: 2 * tensor.rowLength)
+            try part.withUnsafeMutableBufferPointer {
+                try GGUFDequantize.dequantizeRows(tensor, of: file, rows: 1 ..< 3, into: $0)
+            }
+            let expected = whole[tensor.rowLength ..< 3 * tensor.rowLength]
+            #expect(part.map(\.bitPattern) == expected.map(\.bitPattern), "\(tensor.name)")
+            #expect(throws: GGUFError.self) {
+                try part.withUnsafeMutableBufferPointer {
+                    try GGUFDequantize.dequantizeRows(tensor, of: file, rows: tensor.rowCount - 1 ..< tensor.rowCount + 1, into: $0)
+                }
+            }
+        }
+        #expect(GGUFDequantize.float(fromHalfBits: 0x3C00) == 1)
+    }
+
     @Test func unsupportedTypesAreATypedErrorNamingTheTensor() throws {
         let file = try GGUFFile(path: TestData.path("types.gguf"))
         let tensor = try file.tensor(named: "iq2_xxs.0")

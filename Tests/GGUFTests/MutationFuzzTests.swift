@@ -72,7 +72,7 @@ import Testing
             }
         }
         print("mutation fuzz: \(parsed + rejected) mutants, \(parsed) accepted, \(rejected) rejected with a GGUFError")
-        #expect(parsed + rejected >= 500, "too few mutants in the time budget: \(parsed + rejected)")
+        #expect(parsed + rejected >= 100, "too few mutants in the time budget: \(parsed + rejected)")
         #expect(rejected > 0 && parsed > 0)
     }
 }
