@@ -14,37 +14,35 @@ struct BPEMergeTable: Sendable {
     private(set) var byteSymbol: [Int32] = Array(repeating: -1, count: 256)
 
     /// - Parameters:
-    ///   - textToID: vocabulary text (bytes) → token id.
-    ///   - vocabularySize: number of tokens; extra ids are allocated from here.
     ///   - rules: merge rules, "left right" split at the first space after index 0.
-    init(rules: [[UInt8]], textToID: [[UInt8]: Int32], vocabularySize: Int) {
-        var extra: [[UInt8]: Int32] = [:]
-        var nextExtra = Int32(vocabularySize)
-        func symbolID(_ text: [UInt8]) -> Int32 {
-            if let id = textToID[text] { return id }
-            if let id = extra[text] { return id }
-            let id = nextExtra
-            nextExtra += 1
-            extra[text] = id
-            return id
-        }
+    ///   - strings: the vocabulary texts (ids = token ids); strings that occur in merges without
+    ///     being tokens are added to it with ids from the vocabulary size upwards.
+    init(rules: [[UInt8]], strings: inout ByteStringTable) {
         var byPair: [UInt64: Merge] = [:]
         byPair.reserveCapacity(rules.count)
+        var joined: [UInt8] = []
         for (rank, rule) in rules.enumerated() {
-            guard rule.count > 1, let space = rule[1...].firstIndex(of: 0x20) else { continue }
-            let left = Array(rule[..<space])
-            let right = Array(rule[(space + 1)...])
-            if right.isEmpty { continue }  // an empty part never matches a symbol
-            let key = UInt64(UInt32(bitPattern: symbolID(left))) << 32
-                | UInt64(UInt32(bitPattern: symbolID(right)))
+            guard rule.count > 1, let space = rule[1...].firstIndex(of: 0x20), space + 1 < rule.count else {
+                continue  // no second part: llama.cpp stores an empty pair that never matches
+            }
+            let (left, right, result) = rule.withUnsafeBufferPointer { all -> (Int32, Int32, Int32) in
+                let leftPart = UnsafeBufferPointer(rebasing: all[..<space])
+                let rightPart = UnsafeBufferPointer(rebasing: all[(space + 1)...])
+                joined.removeAll(keepingCapacity: true)
+                joined.append(contentsOf: leftPart)
+                joined.append(contentsOf: rightPart)
+                let left = strings.insert(leftPart).id
+                let right = strings.insert(rightPart).id
+                return (left, right, strings.insert(joined).id)
+            }
+            let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
             if byPair[key] == nil {
-                byPair[key] = Merge(rank: Int32(truncatingIfNeeded: rank), result: symbolID(left + right))
+                byPair[key] = Merge(rank: Int32(truncatingIfNeeded: rank), result: result)
             }
         }
         merges = PairTable(byPair)
         for byte in 0..<256 {
-            let text = ByteLevelAlphabet.encodedByte[byte]
-            byteSymbol[byte] = textToID[text] ?? extra[text] ?? -1
+            byteSymbol[byte] = strings.id(of: ByteLevelAlphabet.encodedByte[byte]) ?? -1
         }
     }
 

@@ -34,7 +34,8 @@ extension BPETokenizer {
         if addSpecial && addsBOS, let bos = specialTokens.bos { output.append(bos) }
         let fragments = bytes.isEmpty ? [] : partition(bytes, parseSpecial: parseSpecial)
         var encoder = BPEWordEncoder()
-        var cache: [[UInt8]: Range<Int>] = [:]  // word → where its tokens first went in output
+        var cache = ByteStringTable()  // words seen in this call; id → where its tokens went in output
+        var cachedRanges: [Range<Int>] = []
         var lengths: [Int] = []
         var word: [UInt8] = []
         try bytes.withUnsafeBufferPointer { all in
@@ -65,13 +66,14 @@ extension BPETokenizer {
                             }
                         }
                         start += length
-                        if let previous = cache[word] {
-                            // Index by index: appending a slice of `output` to itself would copy it.
-                            for index in previous { output.append(output[index]) }
-                        } else {
+                        let (id, isNew) = cache.insert(word)
+                        if isNew {
                             let first = output.count
                             encodeWord(word, encoder: &encoder, output: &output)
-                            cache[word] = first..<output.count
+                            cachedRanges.append(first..<output.count)
+                        } else {
+                            // Index by index: appending a slice of `output` to itself would copy it.
+                            for index in cachedRanges[Int(id)] { output.append(output[index]) }
                         }
                     }
                 }
@@ -86,7 +88,7 @@ extension BPETokenizer {
             var encoded: [UInt8] = []
             encoded.reserveCapacity(word.count * 2)
             for byte in word { encoded.append(contentsOf: ByteLevelAlphabet.encodedByte[Int(byte)]) }
-            if let id = textToID[encoded] {
+            if let id = tokenID(of: encoded) {
                 output.append(id)
                 return
             }

@@ -5,7 +5,8 @@
 public struct BPETokenizer: Sendable {
     /// Token texts as stored (UTF-8 bytes, in the byte-level alphabet for normal tokens).
     let tokenTexts: [[UInt8]]
-    let textToID: [[UInt8]: Int32]
+    /// Token texts (ids below `vocabularySize`) followed by merge-only strings.
+    let strings: ByteStringTable
     /// Per-token attributes after llama.cpp's load-time heuristics.
     public let attributes: [TokenAttributes]
     let mergeTable: BPEMergeTable
@@ -70,17 +71,16 @@ public struct BPETokenizer: Sendable {
         let count = tokenBytes.count
         var texts: [[UInt8]] = []
         texts.reserveCapacity(count)
-        var lookup: [[UInt8]: Int32] = [:]
-        lookup.reserveCapacity(count)
+        var lookup = ByteStringTable(expectedCount: count + mergeBytes.count)
         var attributes: [TokenAttributes] = []
         attributes.reserveCapacity(count)
         for (index, original) in tokenBytes.enumerated() {
             let text = original.isEmpty ? Array("[EMPTY_\(index)]".utf8) : original
-            if let previous = lookup[text] {
+            let (previous, inserted) = lookup.insert(text)
+            guard inserted else {
                 throw TokenizerError.duplicateToken(text: String(decoding: text, as: UTF8.self),
                                                     firstID: Int(previous), secondID: index)
             }
-            lookup[text] = Int32(index)
             texts.append(text)
             attributes.append(tokenTypes.map { TokenAttributes(type: $0[index]) } ?? .normal)
         }
@@ -100,12 +100,12 @@ public struct BPETokenizer: Sendable {
         SpecialTokenNames.detect(texts: texts, ids: &ids, attributes: &attributes,
                                  endOfGeneration: &endOfGeneration)
 
-        self.tokenTexts = texts
-        self.textToID = lookup
-        self.attributes = attributes
-        self.mergeTable = BPEMergeTable(rules: mergeBytes, textToID: lookup, vocabularySize: count)
         var single = [Int32](repeating: -1, count: 256)
-        for byte in 0..<256 { single[byte] = lookup[[UInt8(byte)]] ?? -1 }
+        for byte in 0..<256 { single[byte] = lookup.id(of: [UInt8(byte)]) ?? -1 }
+        self.tokenTexts = texts
+        self.attributes = attributes
+        self.mergeTable = BPEMergeTable(rules: mergeBytes, strings: &lookup)
+        self.strings = lookup
         self.singleByteToken = single
         let specialMask: TokenAttributes = [.control, .userDefined, .unknown]
         self.specialTokensByLength = (0..<count)
@@ -126,7 +126,13 @@ public struct BPETokenizer: Sendable {
     /// The token whose stored text is exactly `text`, if any (e.g. `<image>` for the image
     /// markers; mtmd resolves them the same way).
     public func token(forText text: String) -> TokenID? {
-        textToID[Array(text.utf8)]
+        tokenID(of: Array(text.utf8))
+    }
+
+    /// The token whose text is `bytes` (merge-only strings are not tokens).
+    func tokenID(of bytes: [UInt8]) -> TokenID? {
+        guard let id = strings.id(of: bytes), Int(id) < tokenTexts.count else { return nil }
+        return id
     }
 
     /// The stored text of a token (nil if out of range).

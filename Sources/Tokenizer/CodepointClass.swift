@@ -14,39 +14,92 @@ struct CodepointClass: OptionSet, Sendable {
     /// Largest code point + 1 that the table covers (llama.cpp's MAX_CODEPOINTS).
     static let codepointLimit: UInt32 = 0x110000
 
-    /// Class of every code point below `codepointLimit`, built once from the generated table.
-    private static let table: [UInt8] = buildTable()
+    /// Class of every BMP code point, plus the ranges above it (binary-searched), built once from
+    /// the generated table.
+    private static let tables = buildTables()
+    private static let basic: [UInt8] = tables.basic
 
     /// The class of `codepoint`; code points beyond U+10FFFF (possible from malformed 4-byte
     /// UTF-8) are "undefined" in llama.cpp: present, but neither letter, number nor space.
     @inline(__always)
     static func of(_ codepoint: UInt32) -> CodepointClass {
-        codepoint < codepointLimit
-            ? CodepointClass(rawValue: table[Int(codepoint)]) : .present
+        if codepoint < 0x10000 { return CodepointClass(rawValue: basic[Int(codepoint)]) }
+        if codepoint >= codepointLimit { return .present }
+        return supplementary(codepoint)
     }
 
-    private static func buildTable() -> [UInt8] {
-        var table = [UInt8](repeating: CodepointClass.present.rawValue, count: Int(codepointLimit))
-        var starts: [UInt32] = []
-        var categories: [UInt8] = []
-        for item in UnicodeFlagsTable.ranges.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            let parts = item.split(separator: ":")
-            guard parts.count == 2, let start = UInt32(parts[0], radix: 16),
-                  let flags = UInt8(parts[1], radix: 16) else { continue }
-            starts.append(start)
-            categories.append(flags)
+    private static func supplementary(_ codepoint: UInt32) -> CodepointClass {
+        let starts = tables.supplementaryStarts
+        var low = 0, high = starts.count  // find the last start <= codepoint
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if starts[middle] <= codepoint { low = middle } else { high = middle }
         }
+        var result = CodepointClass(rawValue: tables.supplementaryClasses[low])
+        if tables.supplementaryWhitespace.contains(codepoint) { result.insert(.whitespace) }
+        return result
+    }
+
+    private struct Tables: Sendable {
+        var basic: [UInt8]
+        var supplementaryStarts: [UInt32]
+        var supplementaryClasses: [UInt8]
+        var supplementaryWhitespace: Set<UInt32>
+    }
+
+    /// Parses the generated "START:FLAGS" list (hex, whitespace-separated) into range starts
+    /// and classes.
+    private static func parseRanges() -> (starts: [UInt32], classes: [UInt8]) {
+        var starts: [UInt32] = []
+        var classes: [UInt8] = []
+        var current: UInt32 = 0
+        var start: UInt32 = 0
+        var readingFlags = false
+        func finishItem() {
+            guard readingFlags else { return }
+            var result = CodepointClass.present
+            if current & 0x04 != 0 { result.insert(.letter) }
+            if current & 0x02 != 0 { result.insert(.number) }
+            starts.append(start)
+            classes.append(result.rawValue)
+            readingFlags = false
+            current = 0
+        }
+        for byte in UnicodeFlagsTable.ranges.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): current = current << 4 | UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): current = current << 4 | UInt32(byte - UInt8(ascii: "A") + 10)
+            case UInt8(ascii: ":"): start = current; current = 0; readingFlags = true
+            default: finishItem()
+            }
+        }
+        finishItem()
+        return (starts, classes)
+    }
+
+    private static func buildTables() -> Tables {
+        let (starts, classes) = parseRanges()
+        var basic = [UInt8](repeating: CodepointClass.present.rawValue, count: 0x10000)
+        var supplementaryStarts: [UInt32] = [0x10000]
+        var supplementaryClasses: [UInt8] = [CodepointClass.present.rawValue]
         for index in starts.indices {
             let end = index + 1 < starts.count ? starts[index + 1] : codepointLimit
-            var value = CodepointClass.present
-            if categories[index] & 0x04 != 0 { value.insert(.letter) }
-            if categories[index] & 0x02 != 0 { value.insert(.number) }
-            for codepoint in Int(starts[index])..<Int(end) { table[codepoint] = value.rawValue }
+            if starts[index] < 0x10000 {
+                for codepoint in Int(starts[index])..<Int(min(end, 0x10000)) { basic[codepoint] = classes[index] }
+            }
+            if end > 0x10000 {
+                let first = max(starts[index], 0x10000)
+                if supplementaryStarts.last == first { supplementaryClasses[supplementaryClasses.count - 1] = classes[index] }
+                else { supplementaryStarts.append(first); supplementaryClasses.append(classes[index]) }
+            }
         }
+        var supplementaryWhitespace = Set<UInt32>()
         for codepoint in UnicodeFlagsTable.whitespace {
-            table[Int(codepoint)] |= CodepointClass.whitespace.rawValue
+            if codepoint < 0x10000 { basic[Int(codepoint)] |= CodepointClass.whitespace.rawValue }
+            else { supplementaryWhitespace.insert(codepoint) }
         }
-        return table
+        return Tables(basic: basic, supplementaryStarts: supplementaryStarts,
+                      supplementaryClasses: supplementaryClasses, supplementaryWhitespace: supplementaryWhitespace)
     }
 
     /// llama.cpp's `unicode_tolower`, restricted to results in a-z (all the contraction rule needs).

@@ -11,10 +11,12 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     /// pre-tokenizer is not implemented here.
     public init?(ggufName: String) {
         switch ggufName {
+        // Only names llama.cpp maps to exactly these types; others sharing a regex (dbrx,
+        // stablelm2, ...) differ in BOS, ignore_merges or clean_spaces and are not accepted.
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
-             "lfm2", "jina-v5-nano", "dbrx", "smaug-bpe":
+             "lfm2", "jina-v5-nano":
             self = .llama3
-        case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "stablelm2", "hunyuan", "solar-open":
+        case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2":
             self = .qwen2
         default:
             return nil
