@@ -77,3 +77,32 @@ import Testing
         #expect(ShapeBucket.smallest(in: buckets, containing: [3, 500, 100]) == nil)
     }
 }
+
+@Suite struct PlacementFallbackTests {
+    @Test func prepareFailureMovesOpToCPUAtPlanTime() throws {
+        let paths = try ReferenceDelegateLibrary.paths()
+        let executor = FallbackExecutor(placement: try BackendPlacement.fromConfiguration(["delegate:\(paths.good),prepare_fail=1"]))
+        let fixture = MatMulFixture(type: .f16, batch: 2, seed: 5)
+        let planned = try executor.plan(fixture.op)
+        #expect(planned.placement.backend == "cpu")
+        #expect(planned.placement.declined.first?.reason.contains("graph compilation failed") == true)
+        let output = fixture.output()
+        let record = try executor.run(planned, inputs: [fixture.input.tensor([2, fixture.columns])], outputs: [output.tensor([2, fixture.rows])])
+        #expect(record.backend == "cpu" && !record.fellBack)
+        #expect(output.values == (try FallbackTests.cpuOutput(fixture)))
+    }
+
+    @Test func delegateShapeBucketsGatePlacement() throws {
+        let paths = try ReferenceDelegateLibrary.paths()
+        let placement = try BackendPlacement.fromConfiguration(["delegate:\(paths.good),bucket_batch=4"])
+        let delegate = try #require(placement.backends.first)
+        #expect(delegate.shapeBuckets(for: .matMul) == [ShapeBucket(kind: .matMul, shape: [4, 65536])])
+        #expect(delegate.shapeBuckets(for: .layerNorm).isEmpty)
+        let small = MatMulFixture(type: .f32, batch: 3, seed: 6)
+        let large = MatMulFixture(type: .f32, batch: 9, seed: 7)
+        let report = placement.report(for: [small.op, large.op])
+        #expect(report.entries.map(\.backend) == ["reference", "cpu"])
+        #expect(report.entries[0].bucket == [4, 65536])
+        #expect(report.entries[1].declined.first?.reason.contains("no shape bucket") == true)
+    }
+}

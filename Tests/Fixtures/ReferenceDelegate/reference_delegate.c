@@ -13,6 +13,8 @@
 //   fail_after=N      every run call after the Nth returns EDGEVLM_STATUS_ERROR
 //   nan_on_call=N     the Nth run call writes NaN into its output
 //   sleep_ms=N        every run call sleeps N ms first (to exceed a deadline)
+//   prepare_fail=1    prepare() fails although supports() claims the op
+//   bucket_batch=N    declares one mat-mul shape bucket {N, 65536}: batches up to N rows
 #include "edgevlm_delegate.h"
 
 #include <math.h>
@@ -22,7 +24,8 @@
 #include <time.h>
 
 typedef struct ref_context {
-    int refuse;
+    int refuse, prepare_fail;
+    long bucket_batch;
     long fail_on_call, fail_after, nan_on_call, sleep_ms;
     long calls;
     char error[256];
@@ -102,6 +105,8 @@ static void *ref_init(const char *options) {
         else if (!strcmp(item, "fail_after")) c->fail_after = value;
         else if (!strcmp(item, "nan_on_call")) c->nan_on_call = value;
         else if (!strcmp(item, "sleep_ms")) c->sleep_ms = value;
+        else if (!strcmp(item, "prepare_fail")) c->prepare_fail = (int)value;
+        else if (!strcmp(item, "bucket_batch")) c->bucket_batch = value;
         else if (!strcmp(item, "init_fail") && value) {
             snprintf(init_error, sizeof init_error, "init_fail=1: the device is not available");
             free(c);
@@ -133,9 +138,20 @@ static int ref_supports(void *ctx, const edgevlm_op_desc *op) {
     return 0;
 }
 
+static size_t ref_shape_buckets(void *ctx, uint32_t kind, edgevlm_shape_bucket *out, size_t capacity) {
+    ref_context *c = ctx;
+    if (kind != EDGEVLM_OP_MATMUL || c->bucket_batch <= 0) return 0;
+    if (capacity >= 1 && out) {
+        edgevlm_shape_bucket b = {.kind = kind, .n_dims = 2, .shape = {c->bucket_batch, 65536, 1, 1}};
+        out[0] = b;
+    }
+    return 1;
+}
+
 static void *ref_prepare(void *ctx, const edgevlm_op_desc *op) {
     ref_context *c = ctx;
     if (!ref_supports(ctx, op)) { set_error(c, "prepare: op not supported"); return NULL; }
+    if (c->prepare_fail) { set_error(c, "prepare_fail=1: graph compilation failed"); return NULL; }
     ref_handle *h = calloc(1, sizeof *h);
     if (!h) { set_error(c, "prepare: out of memory"); return NULL; }
     h->kind = op->kind;
@@ -221,7 +237,7 @@ static const edgevlm_delegate_v1_table table = {
     .name = "reference",
     .init = ref_init,
     .supports = ref_supports,
-    .shape_buckets = NULL,
+    .shape_buckets = ref_shape_buckets,
     .prepare = ref_prepare,
     .run = ref_run,
     .release = ref_release,
