@@ -112,9 +112,9 @@ typedef struct edgevlm_tensor {
     uint32_t n_dims;
     /// Extent of each dimension, outermost first; entries past n_dims are 1.
     int64_t shape[EDGEVLM_MAX_DIMS];
-    /// The data. For weights: host memory (usually memory-mapped from the GGUF file) that stays
-    /// valid and unchanged from prepare until release, so a delegate may keep the pointer
-    /// instead of copying. For activations in supports/prepare descriptors: NULL. In run:
+    /// The data. For weights: read-only host memory (usually memory-mapped from the GGUF file;
+    /// never write to it) that stays valid and unchanged from prepare until release, so a
+    /// delegate may keep the pointer instead of copying. For activations in supports/prepare descriptors: NULL. In run:
     /// inputs are readable, outputs writable; outputs never alias inputs.
     void *data;
     /// Size of `data` in bytes (0 when data is NULL).
