@@ -37,7 +37,7 @@ var targets: [Target] = [
     .target(name: "GGUF"),
     .target(name: "Kernels", dependencies: ["GGUF", "CKernels", "CBLAS"],
             swiftSettings: kernelSwiftSettings),
-    .target(name: "Backends", dependencies: ["Kernels", "CDelegate"]),
+    .target(name: "Backends", dependencies: ["GGUF", "Kernels", "CDelegate"]),
     .target(name: "Tokenizer", dependencies: ["GGUF"]),
     // Imaging is optimised in debug builds too (its tests resize megapixel images) and uses
     // the kernels' CPU level (32-bit integer multiplies vectorise from SSE4.1/AVX2 on).
@@ -55,6 +55,7 @@ var targets: [Target] = [
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer"]),
+    .testTarget(name: "BackendsTests", dependencies: ["Backends", "Kernels", "GGUF"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [

@@ -1,1 +1,0 @@
-// Module Backends: see ARCHITECTURE.md for its job and who may import it.
