@@ -62,9 +62,11 @@ def main():
                                            check=True, capture_output=True, text=True).stdout)
         cli = subprocess.run([str(bin_dir / "llama-mtmd-cli"), "-m", str(llm), "--mmproj", str(mmproj),
                               "--image", str(png), "-p", PROMPT, "-n", "16", "--temp", "0", "--seed", "0",
-                              "-t", "2", "--no-warmup"], check=True, capture_output=True, text=True)
+                              "-t", "2", "--no-warmup"], check=True, capture_output=True)
         goldens["images"][name] = {"width": w, "height": h, "layout": layout["chunks"],
-                                   "n_embd": layout["n_embd"], "mtmd_cli_text": cli.stdout.strip()}
+                                   "n_embd": layout["n_embd"],
+                                   # Raw bytes: a random model's pieces need not be valid UTF-8.
+                                   "mtmd_cli_output_hex": cli.stdout.hex()}
     (OUT / "goldens.json").write_text(json.dumps(goldens, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps(goldens, indent=1, ensure_ascii=False)[:3000])
 

@@ -8,6 +8,7 @@
 // OUT.bin: the image chunks' embeddings, float32, concatenated in chunk order.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 #include "llama.h"
 #include "mtmd.h"
@@ -31,7 +32,8 @@ int main(int argc, char ** argv) {
     if (!f || std::fread(rgb.data(), 1, rgb.size(), f) != rgb.size()) { std::fprintf(stderr, "bad image\n"); return 1; }
     std::fclose(f);
     mtmd_bitmap * bitmap = mtmd_bitmap_init(w, h, rgb.data());
-    mtmd_input_text text = { mtmd_default_marker(), false, true };
+    const char * marker = mtmd_default_marker();
+    mtmd_input_text text = { marker, std::strlen(marker), false, true };
     mtmd_input_chunks * chunks = mtmd_input_chunks_init();
     const mtmd_bitmap * bitmaps[] = { bitmap };
     if (mtmd_tokenize(ctx, chunks, &text, bitmaps, 1) != 0) { std::fprintf(stderr, "tokenize failed\n"); return 1; }
