@@ -51,6 +51,8 @@ var targets: [Target] = [
     .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models"]),
 ]
 
 var cliDependencies: [Target.Dependency] = [
