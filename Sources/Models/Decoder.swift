@@ -18,6 +18,20 @@ public final class Decoder: @unchecked Sendable {
     public var threadCount: Int { pool.threadCount }
     let pool: ThreadPool
 
+    /// How matrix products treat activations.
+    public enum ProductMode: Sendable {
+        /// Always quantize activations to the weight's activation type (Q8_0, Q8_K, F16) and use
+        /// integer block dot products, as ggml's CPU backend does for every batch size: tracks
+        /// llama.cpp's logits most closely (the parity mode).
+        case llamaCompatible
+        /// Let `Kernels.MatMul` choose: batches of 8-16+ rows go through F32 SGEMM on dequantized
+        /// weight panels (more exact, differs from llama.cpp by ~1e-2 relative on Q8_0/Q4 files).
+        case kernelsDefault
+    }
+
+    /// The activation handling of matrix products (see ``ProductMode``).
+    public let productMode: ProductMode
+
     /// Which positions' logits a forward pass returns.
     public enum LogitsSelection: Sendable {
         /// None (e.g. a prefix being cached).
@@ -31,7 +45,8 @@ public final class Decoder: @unchecked Sendable {
     /// Binds `file`'s decoder.
     /// - Throws: ``ModelsError`` for another architecture, bad hyperparameters, missing or
     ///   mis-shaped tensors.
-    public init(file: GGUFFile, threadCount: Int = 1) throws {
+    public init(file: GGUFFile, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible) throws {
+        self.productMode = productMode
         self.file = file
         configuration = try DecoderConfiguration(file: file)
         weights = try DecoderWeights(file: file, configuration: configuration)
@@ -39,10 +54,10 @@ public final class Decoder: @unchecked Sendable {
     }
 
     /// Opens and binds the GGUF file at `path` (memory-mapped).
-    public convenience init(path: String, threadCount: Int = 1) throws {
+    public convenience init(path: String, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible) throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch let e as GGUFError { throw ModelsError.gguf(e) }
-        try self.init(file: file, threadCount: threadCount)
+        try self.init(file: file, threadCount: threadCount, productMode: productMode)
     }
 
     /// An empty cache for up to `capacity` positions (default: the training context).
@@ -101,6 +116,16 @@ public final class Decoder: @unchecked Sendable {
 
     // MARK: forward
 
+    private func product(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        switch productMode {
+        case .llamaCompatible:
+            MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        case .kernelsDefault:
+            MatMul.compute(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        }
+    }
+
     private func run(_ input: [Float], rows n: Int, tokens: [Int32], cache: KVCache,
                      logits selection: LogitsSelection) throws -> [Float] {
         let c = configuration
@@ -120,9 +145,9 @@ public final class Decoder: @unchecked Sendable {
         for (l, layer) in weights.layers.enumerated() {
             // Attention block: x += Wo · attention(rope(Wq·h + bq), rope(Wk·h + bk), Wv·h + bv), h = rmsnorm(x).
             RMSNorm.apply(input: scratch.x, weight: layer.attentionNorm, output: scratch.h, rows: n, width: d, eps: c.rmsNormEpsilon)
-            MatMul.compute(weight: layer.query, input: scratch.h, batch: n, output: scratch.q, pool: pool)
-            MatMul.compute(weight: layer.key, input: scratch.h, batch: n, output: scratch.k, pool: pool)
-            MatMul.compute(weight: layer.value, input: scratch.h, batch: n, output: scratch.v, pool: pool)
+            product(weight: layer.query, input: scratch.h, batch: n, output: scratch.q, pool: pool)
+            product(weight: layer.key, input: scratch.h, batch: n, output: scratch.k, pool: pool)
+            product(weight: layer.value, input: scratch.h, batch: n, output: scratch.v, pool: pool)
             if let b = layer.queryBias { Elementwise.addBias(scratch.q, bias: b, rows: n, width: c.queryWidth) }
             if let b = layer.keyBias { Elementwise.addBias(scratch.k, bias: b, rows: n, width: kvw) }
             if let b = layer.valueBias { Elementwise.addBias(scratch.v, bias: b, rows: n, width: kvw) }
@@ -146,15 +171,15 @@ public final class Decoder: @unchecked Sendable {
             } catch {
                 throw ModelsError.invalidHyperparameter(file: file.path, key: "\(c.architecture.rawValue).attention", detail: "\(error)")
             }
-            MatMul.compute(weight: layer.attentionOutput, input: scratch.attention, batch: n, output: scratch.h, pool: pool)
+            product(weight: layer.attentionOutput, input: scratch.attention, batch: n, output: scratch.h, pool: pool)
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
 
             // Feed-forward block: x += Wdown · (silu(Wgate·h) ⊙ Wup·h), h = rmsnorm(x).
             RMSNorm.apply(input: scratch.x, weight: layer.feedForwardNorm, output: scratch.h, rows: n, width: d, eps: c.rmsNormEpsilon)
-            MatMul.compute(weight: layer.gate, input: scratch.h, batch: n, output: scratch.gate, pool: pool)
-            MatMul.compute(weight: layer.up, input: scratch.h, batch: n, output: scratch.up, pool: pool)
+            product(weight: layer.gate, input: scratch.h, batch: n, output: scratch.gate, pool: pool)
+            product(weight: layer.up, input: scratch.h, batch: n, output: scratch.up, pool: pool)
             Activations.swiGLU(gate: scratch.gate, up: scratch.up, output: scratch.gate, count: n * ff)
-            MatMul.compute(weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
+            product(weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
         }
         cache.commit(tokens)
@@ -169,7 +194,7 @@ public final class Decoder: @unchecked Sendable {
         RMSNorm.apply(input: scratch.x + outRows.lowerBound * d, weight: weights.outputNorm, output: scratch.h,
                       rows: m, width: d, eps: c.rmsNormEpsilon)
         return [Float](unsafeUninitializedCapacity: m * c.vocabularySize) { buffer, count in
-            MatMul.compute(weight: weights.output, input: scratch.h, batch: m, output: buffer.baseAddress!, pool: pool)
+            product(weight: weights.output, input: scratch.h, batch: m, output: buffer.baseAddress!, pool: pool)
             count = m * c.vocabularySize
         }
     }

@@ -24,11 +24,15 @@ struct BenchLLMCommand: ParsableCommand {
     @Option(name: [.customShort("r"), .long], help: "Repetitions (after one warm-up run).")
     var repetitions: Int = 3
 
+    @Flag(help: "Use Kernels' default products (F32 SGEMM for large batches) instead of llama.cpp-compatible integer products.")
+    var kernelsProducts = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
-        let decoder = try Decoder(path: model, threadCount: threads)
+        let decoder = try Decoder(path: model, threadCount: threads,
+                                  productMode: kernelsProducts ? .kernelsDefault : .llamaCompatible)
         let vocab = decoder.configuration.vocabularySize
         var rng = SystemRandomNumberGenerator()
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32.random(in: 0..<Int32(vocab), using: &rng) } }

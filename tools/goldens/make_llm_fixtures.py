@@ -50,9 +50,21 @@ GREEDY_PROMPT = "The weather is nice today. There is a cat"
 N_GREEDY = 32
 
 
+FTYPES = {"Q8_0": 7, "Q4_0": 2, "Q4_K_M": 15}  # enum llama_ftype
+
+
 def quantize(bin_dir: str, src: str, dst: str, qtype: str) -> None:
-    subprocess.run([os.path.join(bin_dir, "llama-quantize"), src, dst, qtype], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """llama-quantize if built, else the same code through libllama's llama_model_quantize."""
+    tool = os.path.join(bin_dir, "llama-quantize")
+    if os.path.exists(tool):
+        subprocess.run([tool, src, dst, qtype], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return
+    import llama_cpp
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = FTYPES[qtype]
+    params.nthread = 2
+    if llama_cpp.llama_model_quantize(src.encode(), dst.encode(), params) != 0:
+        raise RuntimeError(f"quantizing {src} to {qtype} failed")
 
 
 def open_model(path: str, n_ctx: int) -> Llama:

@@ -23,7 +23,11 @@ import re
 import sys
 
 import numpy as np
-import gguf
+
+# tools/testdata/gguf.py (the GGUF generator) would shadow the gguf package: drop this folder.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+import gguf  # noqa: E402
 
 CORPUS = """
 The quick brown fox jumps over the lazy dog. A picture is worth a thousand words.
@@ -168,7 +172,8 @@ def build_model(shape: Shape, path: str, defect: str | None = None) -> None:
 
     `defect` makes a broken file for error tests: "architecture" (declares `mamba`),
     "missing" (no blk.0.ffn_down.weight), "shape" (attn_k.weight with the query's width),
-    "extra" (a valid file plus an unused tensor `blk.0.extra.weight`).
+    "extra" (a valid file plus an unused tensor `blk.0.extra.weight`), "nomerges" (no
+    `tokenizer.ggml.merges`).
     """
     rng = np.random.default_rng(shape.seed)
     tokens, types, merges, ids = build_vocab(shape.arch, shape.n_merges, shape.n_vocab)
@@ -198,7 +203,8 @@ def build_model(shape: Shape, path: str, defect: str | None = None) -> None:
     w.add_tokenizer_pre("qwen2" if shape.arch == "qwen2" else "llama-bpe")
     w.add_token_list(tokens)
     w.add_token_types([int(t) for t in types])
-    w.add_token_merges(merges)
+    if defect != "nomerges":
+        w.add_token_merges(merges)
     if shape.arch == "qwen2":
         w.add_bos_token_id(ids["<|endoftext|>"])
         w.add_eos_token_id(ids["<|im_end|>"])
@@ -251,17 +257,79 @@ def build_model(shape: Shape, path: str, defect: str | None = None) -> None:
     w.close()
 
 
+REFERENCE_TOKENS = [3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79]
+
+
+def reference_logits(path: str, tokens: list[int]) -> np.ndarray:
+    """An independent float64 numpy forward pass of a qwen2/llama GGUF (weights read with gguf-py).
+
+    Used as a second reference next to llama.cpp's goldens: exact math, no activation rounding."""
+    r = gguf.GGUFReader(path)
+    arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
+
+    def kv(k):
+        return r.fields[f"{arch}.{k}"].parts[-1][0]
+
+    t = {x.name: np.array(x.data, dtype=np.float64).reshape([int(v) for v in reversed(x.shape)])
+         for x in r.tensors}
+    n_layer, d = int(kv("block_count")), int(kv("embedding_length"))
+    n_head, n_head_kv = int(kv("attention.head_count")), int(kv("attention.head_count_kv"))
+    base, eps = float(kv("rope.freq_base")), float(kv("attention.layer_norm_rms_epsilon"))
+    hd = d // n_head
+    n = len(tokens)
+    pos = np.arange(n, dtype=np.float64)
+
+    def rms(x, w):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+
+    def rope(x):
+        half = hd // 2
+        ang = pos[:, None] * (base ** (-2.0 * np.arange(half) / hd))[None, :]
+        c, s = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+        x = x.copy()
+        if arch == "llama":  # NORM: adjacent pairs
+            a, b = x[..., 0::2].copy(), x[..., 1::2].copy()
+            x[..., 0::2], x[..., 1::2] = a * c - b * s, a * s + b * c
+        else:  # NEOX: halves
+            a, b = x[..., :half].copy(), x[..., half:].copy()
+            x[..., :half], x[..., half:] = a * c - b * s, a * s + b * c
+        return x
+
+    x = t["token_embd.weight"][tokens]
+    for i in range(n_layer):
+        p = f"blk.{i}."
+        h = rms(x, t[p + "attn_norm.weight"])
+        q, k, v = (h @ t[p + f"attn_{z}.weight"].T + t.get(p + f"attn_{z}.bias", 0.0) for z in "qkv")
+        q, k = rope(q.reshape(n, n_head, hd)), rope(k.reshape(n, n_head_kv, hd))
+        k = np.repeat(k, n_head // n_head_kv, axis=1)
+        v = np.repeat(v.reshape(n, n_head_kv, hd), n_head // n_head_kv, axis=1)
+        sc = np.einsum("ihd,jhd->hij", q, k) / np.sqrt(hd) + np.triu(np.full((n, n), -np.inf), 1)[None]
+        pr = np.exp(sc - sc.max(-1, keepdims=True))
+        pr /= pr.sum(-1, keepdims=True)
+        x = x + np.einsum("hij,jhd->ihd", pr, v).reshape(n, d) @ t[p + "attn_output.weight"].T
+        h = rms(x, t[p + "ffn_norm.weight"])
+        g, u = h @ t[p + "ffn_gate.weight"].T, h @ t[p + "ffn_up.weight"].T
+        x = x + (g / (1 + np.exp(-g)) * u) @ t[p + "ffn_down.weight"].T
+    h = rms(x, t["output_norm.weight"])
+    return h @ t.get("output.weight", t["token_embd.weight"]).T
+
+
 def main() -> None:
     out = os.path.join(sys.argv[1], "llm")
     os.makedirs(out, exist_ok=True)
     jobs = [("tiny-qwen2-f16.gguf", TINY_QWEN2, None), ("tiny-llama-f16.gguf", TINY_LLAMA, None)]
-    jobs += [(f"broken-{d}.gguf", BROKEN, d) for d in ("architecture", "missing", "shape", "extra")]
+    jobs += [(f"broken-{d}.gguf", BROKEN, d) for d in ("architecture", "missing", "shape", "extra", "nomerges")]
     for name, shape, defect in jobs:
         path = os.path.join(out, name)
         if not os.path.exists(path):
             tmp = path + ".tmp"
             build_model(shape, tmp, defect)
             os.replace(tmp, path)
+        if name.startswith("tiny"):
+            ref = path.replace(".gguf", ".numpy-logits.f32")
+            if not os.path.exists(ref):
+                reference_logits(path, REFERENCE_TOKENS).astype("<f4").tofile(ref + ".tmp")
+                os.replace(ref + ".tmp", ref)
 
 
 if __name__ == "__main__":
