@@ -7,6 +7,15 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         commandName: "edgevlm",
         abstract: "Run MiniCPM-V on this device: inspect models, generate, caption, run the agent.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: agentSubcommands + []
     )
 }
+
+#if canImport(Agent)
+/// Device-agent commands; absent from EDGEVLM_RUNTIME_ONLY builds.
+let agentSubcommands: [any ParsableCommand.Type] = [
+    AgentCommand.self, SubmitCommand.self, JobsCommand.self, ResultCommand.self, WatchCommand.self,
+]
+#else
+let agentSubcommands: [any ParsableCommand.Type] = []
+#endif
