@@ -6,7 +6,8 @@
 #      failed/dead; the inbox is empty; PRAGMA integrity_check is ok;
 #   2. an inbox file still being written is not taken until it is complete;
 #   3. a camera command that hangs is killed at its timeout and the error is recorded;
-#   4. a database file that is not SQLite: clear error, file unchanged.
+#   4. a database file that is not SQLite: clear error, file unchanged;
+#   5. disk full (small tmpfs, when mounting is permitted): clear refusal, recovery by itself.
 # Bounded: about 2-3 minutes. Environment: CYCLES (default 200), FILES (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,7 @@ FILES=${FILES:-300}
 swift build --product edgevlm-agent-testhost >/dev/null
 HOST="$(swift build --show-bin-path)/edgevlm-agent-testhost"
 WORK=$(mktemp -d /tmp/edgevlm-reliability.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; umount "$WORK/full" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 fail() { echo "agent-reliability: FAIL: $*" >&2; exit 1; }
 
 write_config() {  # $1 = state dir, $2 = extra TOML
@@ -159,4 +160,38 @@ if "$HOST" "$STATE.toml" 0 2>"$WORK/foreign.log"; then fail "agent started on a 
 grep -q "not an SQLite database" "$WORK/foreign.log" || fail "unclear error: $(cat "$WORK/foreign.log")"
 [[ "$(sha256sum < "$STATE/queue.sqlite")" == "$sum" ]] || fail "foreign database file was modified"
 echo "agent-reliability: foreign database file refused and left unchanged"
+# ---- 5. disk full: the database lives on a small tmpfs that is filled up (skipped when mounting
+# is not permitted); the inbox is on another file system.
+STATE="$WORK/full"
+mkdir -p "$STATE" "$WORK/full-inbox"
+if mount -t tmpfs -o size=4m tmpfs "$STATE" 2>/dev/null; then
+  write_config "$STATE" ""
+  sed -i "s|^\[inbox\]|[inbox]\ndirectory = \"$WORK/full-inbox\"\nprocessed_directory = \"$WORK/full-inbox-done\"\nfailed_directory = \"$WORK/full-inbox-failed\"|" "$STATE.toml"
+  "$HOST" "$STATE.toml" 0 2>>"$WORK/full.log" &
+  pid=$!
+  for ((i = 0; i < 100; i++)); do [[ -S "$STATE/agent.sock" ]] && break; sleep 0.1; done
+  dd if=/dev/zero of="$STATE/filler" bs=64k 2>/dev/null || true   # fills the tmpfs
+  for i in 1 2 3 4 5; do
+    head -c 20000 /dev/urandom | { printf '\xff\xd8\xff\xe0'; cat; } > "$WORK/full-inbox/.f$i.part"
+    mv "$WORK/full-inbox/.f$i.part" "$WORK/full-inbox/full-$i.jpg"
+  done
+  sleep 3
+  [[ $(ls "$WORK/full-inbox" | wc -l) -ge 1 ]] || fail "files were taken although the disk is full"
+  answer=$(head -c 30000 /dev/urandom | { printf '\xff\xd8\xff\xe0'; cat; } | \
+    curl -s --unix-socket "$STATE/agent.sock" -H 'Content-Type: image/jpeg' --data-binary @- http://localhost/v1/jobs)
+  echo "$answer" | grep -Eiq "full|space|write" || fail "upload on a full disk not refused clearly: $answer"
+  rm -f "$STATE/filler"
+  for ((i = 0; i < 100; i++)); do
+    [[ -z "$(ls -A "$WORK/full-inbox")" ]] && \
+      [[ $(sqlite3 "$STATE/queue.sqlite" "SELECT count(*) FROM jobs WHERE state='done' AND image_path LIKE '%full-%'") == 5 ]] && break
+    sleep 0.2
+  done
+  [[ -z "$(ls -A "$WORK/full-inbox")" ]] || fail "inbox files not taken after space returned"
+  [[ $(sqlite3 "$STATE/queue.sqlite" "PRAGMA integrity_check") == ok ]] || fail "integrity after disk full"
+  kill -TERM "$pid"; wait "$pid" || fail "agent did not stop cleanly after disk full"
+  umount "$STATE"
+  echo "agent-reliability: disk full refused clearly and recovered by itself"
+else
+  echo "agent-reliability: disk-full check skipped (cannot mount a tmpfs here)"
+fi
 echo "agent-reliability: all checks passed"
