@@ -72,7 +72,8 @@ public struct AgentDaemon: Sendable {
             services.append(api.makeApplication())
         }
         let liveness = max(c.queue.leaseSeconds, notifier.watchdogInterval.map { $0.seconds } ?? 0)
-        services.append(NotifierService(notifier: notifier, queue: queue, metrics: metrics, livenessLimitSeconds: liveness, logger: logger))
+        services.append(NotifierService(notifier: notifier, queue: queue, metrics: metrics, events: events,
+                                             livenessLimitSeconds: liveness, logger: logger))
 
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

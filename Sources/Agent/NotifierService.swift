@@ -6,19 +6,22 @@ import ServiceLifecycle
 /// Keeps systemd informed: `READY=1` once the services run (the model is already loaded),
 /// `WATCHDOG=1` at half the watchdog interval but only while the worker shows progress (a hung
 /// worker lets systemd restart the agent), `STATUS=` with the queue depth, `STOPPING=1` at
-/// shutdown.
+/// shutdown, when it also ends the `/v1/events` streams.
 final class NotifierService: Service {
     let notifier: SystemdNotifier
     let queue: JobQueue
     let metrics: AgentMetrics
+    let events: ResultEvents
     let logger: Logger
     /// The worker counts as alive while its last progress is younger than this.
     let livenessLimitSeconds: Double
 
-    init(notifier: SystemdNotifier, queue: JobQueue, metrics: AgentMetrics, livenessLimitSeconds: Double, logger: Logger) {
+    init(notifier: SystemdNotifier, queue: JobQueue, metrics: AgentMetrics, events: ResultEvents, livenessLimitSeconds: Double,
+         logger: Logger) {
         self.notifier = notifier
         self.queue = queue
         self.metrics = metrics
+        self.events = events
         self.livenessLimitSeconds = livenessLimitSeconds
         self.logger = logger
     }
@@ -41,6 +44,9 @@ final class NotifierService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
         }
         try? notifier.send(["STOPPING=1", "STATUS=stopping: finishing or requeueing the running job"])
+        // End open event streams, or the HTTP server would wait for them forever. This service
+        // is last in the group, so it stops first.
+        events.finishAll()
     }
 
     private func status() throws -> String {

@@ -129,6 +129,7 @@ sed -i 's/stable_seconds = 0.05/stable_seconds = 1.0/' "$STATE.toml"
 "$HOST" "$STATE.toml" 0 2>>"$WORK/live.log" &
 pid=$!
 for ((i = 0; i < 100; i++)); do [[ -S "$STATE/agent.sock" ]] && break; sleep 0.1; done
+curl -sN --unix-socket "$STATE/agent.sock" http://localhost/v1/events > "$WORK/events.txt" &   # open SSE stream
 exec 7>"$STATE/inbox/slow.jpg"
 printf '\xff\xd8\xff\xe0half' >&7
 # The writer keeps writing for 3 s, longer than stable_seconds (1 s) in total but never
@@ -147,8 +148,11 @@ answer=$(curl -s --unix-socket "$STATE/agent.sock" http://localhost/v1/sources/h
 echo "$answer" | grep -Eq "killed|did not finish" || fail "hanging camera not reported: $answer"
 curl -s --unix-socket "$STATE/agent.sock" http://localhost/metrics | grep -q 'edgevlm_captures_total{source="hang",result="error"}' \
   || fail "capture errors missing from /metrics"
+sleep 0.5
+grep -q 'slow.jpg' "$WORK/events.txt" || fail "no server-sent event for the finished job"
+# SIGTERM with an event stream open: the agent must still stop, cleanly and promptly.
 kill -TERM "$pid"; wait "$pid" || fail "agent did not stop cleanly"
-echo "agent-reliability: partial inbox file and hanging camera OK"
+echo "agent-reliability: partial inbox file, event stream, hanging camera OK"
 
 # ---- 4. not an SQLite database
 STATE="$WORK/foreign"
