@@ -65,7 +65,33 @@ var cliDependencies: [Target.Dependency] = [
 
 if !runtimeOnly {
     // Fleet half: heavier packages, only needed by the agent and the coordinator.
-    dependencies += []
+    dependencies += [
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ]
+    // Device agent (issue 7): services, sources, worker, local API, sd_notify.
+    let agentDependencies: [Target.Dependency] = [
+        "JobQueue",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
+        .product(name: "Crypto", package: "swift-crypto"),
+    ]
+    targets += [
+        .target(name: "Agent", dependencies: agentDependencies),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue"]),
+        // Test support: the real Agent services with a deterministic caption engine, started as
+        // a separate process by the reliability tests (kill -9, disk full). Not shipped.
+        .executableTarget(name: "edgevlm-agent-testhost",
+                          dependencies: ["Agent", "JobQueue",
+                                         .product(name: "Crypto", package: "swift-crypto")],
+                          path: "Tests/AgentTestHost"),
+    ]
+    cliDependencies.append("Agent")
 }
 
 targets += [

@@ -18,5 +18,15 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             ImagingCommand.self,
             CaptionCommand.self,
         ]
+        subcommands: agentSubcommands + []
     )
 }
+
+#if canImport(Agent)
+/// Device-agent commands; absent from EDGEVLM_RUNTIME_ONLY builds.
+let agentSubcommands: [any ParsableCommand.Type] = [
+    AgentCommand.self, SubmitCommand.self, JobsCommand.self, ResultCommand.self, WatchCommand.self,
+]
+#else
+let agentSubcommands: [any ParsableCommand.Type] = []
+#endif

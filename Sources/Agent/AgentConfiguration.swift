@@ -1,0 +1,143 @@
+import Foundation
+
+/// The agent's whole configuration, read from one TOML file (default `/etc/edgevlm/agent.toml`).
+/// Every key and its default is documented in `systemd/agent.example.toml`; parsing is in
+/// `AgentConfiguration+TOML.swift`.
+public struct AgentConfiguration: Sendable, Equatable {
+    /// `[model]`: the model pair and how inference runs.
+    public struct Model: Sendable, Equatable {
+        /// Path of the language-model GGUF; empty = not configured (the agent refuses to start).
+        public var llm: String = ""
+        /// Path of the vision projector (mmproj) GGUF.
+        public var mmproj: String = ""
+        /// Inference threads; 0 = one per core.
+        public var threads: Int = 0
+        /// Backends in priority order; the CPU is always added last.
+        public var backends: [String] = ["cpu"]
+        /// Prompt used when a source or submission gives none.
+        public var prompt: String = "Describe this image in one sentence."
+        /// Upper bound of generated tokens per job.
+        public var maxTokens: Int = 256
+    }
+
+    /// `[state]`: where the agent keeps its files.
+    public struct State: Sendable, Equatable {
+        /// The state directory (systemd's StateDirectory): database, stored images, lock file.
+        public var directory: String = "/var/lib/edgevlm"
+    }
+
+    /// `[queue]`: the durable job queue.
+    public struct Queue: Sendable, Equatable {
+        /// Jobs waiting or running at which enqueue refuses new work.
+        public var maxPendingJobs: Int = 10_000
+        /// Attempts before a job is dead-lettered.
+        public var maxAttempts: Int = 5
+        /// First retry delay in seconds (doubles per attempt, plus up to 20 % jitter).
+        public var retryBaseSeconds: Double = 2
+        /// Largest retry delay in seconds.
+        public var retryMaxSeconds: Double = 600
+        /// Lease length in seconds; the worker renews it every third of that.
+        public var leaseSeconds: Double = 60
+        /// Largest accepted image in bytes; larger inputs are recorded as failed.
+        public var maxImageBytes: Int = 20 * 1024 * 1024
+        /// Database size cap in MiB (SQLite page limit); 0 = only the disk limits it.
+        public var maxDatabaseMiB: Int = 0
+    }
+
+    /// `[worker]`
+    public struct Worker: Sendable, Equatable {
+        /// Jobs run at once (each needs the model's activation memory).
+        public var concurrency: Int = 1
+        /// Seconds after which a job counts as hung; it fails (retryable).
+        public var jobTimeoutSeconds: Double = 300
+    }
+
+    /// `[retention]`
+    public struct Retention: Sendable, Equatable {
+        /// Finished jobs older than this are deleted (hours); 0 = keep forever.
+        public var maxAgeHours: Double = 168
+        /// Stored images of finished jobs are deleted, oldest first, above this total (MiB); 0 = no cap.
+        public var maxImageMiB: Int = 1024
+        /// Only delete jobs whose result the coordinator acknowledged.
+        public var requireSynced: Bool = false
+        /// Seconds between retention passes.
+        public var intervalSeconds: Double = 600
+    }
+
+    /// `[inbox]`: a directory watched for image files.
+    public struct Inbox: Sendable, Equatable {
+        public var enabled: Bool = true
+        /// Watched directory; files appear here by rename (best) or are written in place.
+        public var directory: String = "/var/lib/edgevlm/inbox"
+        /// Where taken files go once their job is committed.
+        public var processedDirectory: String = "/var/lib/edgevlm/processed"
+        /// Where refused files go (too large, empty, unreadable).
+        public var failedDirectory: String = "/var/lib/edgevlm/failed"
+        /// Prompt for inbox jobs; empty = `model.prompt`.
+        public var prompt: String = ""
+        /// A file written in place is taken once its size stayed unchanged this long (seconds).
+        public var stableSeconds: Double = 1
+        /// Source name recorded on its jobs.
+        public var source: String = "inbox"
+    }
+
+    /// One `[[camera]]` entry.
+    public struct Camera: Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable { case http, command, v4l2 }
+        /// Source name (unique); jobs and `GET /v1/sources/{name}/latest` use it.
+        public var name: String = ""
+        public var kind: Kind = .http
+        /// `http`: snapshot URL (http or https).
+        public var url: String = ""
+        /// `command`: program and arguments; it must write one JPEG to stdout.
+        public var command: [String] = []
+        /// `v4l2`: capture device.
+        public var device: String = "/dev/video0"
+        /// `v4l2`: requested frame size.
+        public var width: Int = 1280
+        public var height: Int = 720
+        /// Seconds between captures; 0 = on demand only (`POST /v1/sources/{name}/capture`).
+        public var intervalSeconds: Double = 60
+        /// Seconds a capture may take before it is abandoned (command killed).
+        public var timeoutSeconds: Double = 10
+        /// Prompt for this camera; empty = `model.prompt`.
+        public var prompt: String = ""
+    }
+
+    /// `[api]`: the local HTTP+JSON API on a Unix socket.
+    public struct API: Sendable, Equatable {
+        public var enabled: Bool = true
+        public var socket: String = "/run/edgevlm/agent.sock"
+        /// Socket file mode, octal.
+        public var mode: Int = 0o660
+        /// Group owning the socket; empty = the agent's own group.
+        public var group: String = ""
+        /// Largest uploaded image (bytes).
+        public var maxUploadBytes: Int = 20 * 1024 * 1024
+    }
+
+    /// `[sync]`: results upload to the coordinator (not implemented in this build).
+    public struct Sync: Sendable, Equatable {
+        public var enabled: Bool = false
+        public var coordinator: String = ""
+    }
+
+    public var model = Model()
+    public var state = State()
+    public var queue = Queue()
+    public var worker = Worker()
+    public var retention = Retention()
+    public var inbox = Inbox()
+    public var cameras: [Camera] = []
+    public var api = API()
+    public var sync = Sync()
+
+    public init() {}
+
+    /// The queue database inside the state directory.
+    public var databasePath: String { state.directory + "/queue.sqlite" }
+    /// Where camera frames are stored.
+    public var imagesDirectory: String { state.directory + "/images" }
+    /// Lock file that keeps a second agent off the same state.
+    public var lockPath: String { state.directory + "/agent.lock" }
+}
