@@ -190,7 +190,7 @@ def make_scene(seed: int) -> Scene:
     for kind, cell in zip(kinds, cells):
         colour = rng.choice(list(COLOURS))
         size = rng.choice(SIZES)
-        r = unit * (rng.uniform(0.36, 0.42) if size == "big" else rng.uniform(0.17, 0.21))
+        r = unit * (rng.uniform(0.38, 0.44) if size == "big" else rng.uniform(0.21, 0.25))
         col, row = cell % 3, cell // 3
         jx = (cw / 2 - r) * rng.uniform(-0.5, 0.5)
         jy = (ch / 2 - r) * rng.uniform(-0.5, 0.5)
