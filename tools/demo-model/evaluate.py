@@ -107,8 +107,7 @@ class CliRunner:
     def command(self, image_path, question):
         if self.kind == "llama":
             return [self.binary, "-m", self.model, "--mmproj", self.mmproj, "--image", image_path,
-                    "-p", question, "--temp", "0", "-n", "48", "-t", "1", "--seed", "0",
-                    "--no-warmup"]
+                    "-p", question, "--temp", "0", "-n", "48", "-t", "1", "--seed", "0"]
         return [self.binary, "caption", "--model", self.model, "--mmproj", self.mmproj,
                 "--image", image_path, "--prompt", question, "--json"]
 
