@@ -53,6 +53,11 @@ var targets: [Target] = [
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
 ]
 
+/// The coordinator executable's dependencies; the fleet half adds the `Coordinator` module.
+var coordinatorCLIDependencies: [Target.Dependency] = [
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 var cliDependencies: [Target.Dependency] = [
     "GGUF", "Kernels", "Runtime", "JobQueue",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,13 +65,25 @@ var cliDependencies: [Target.Dependency] = [
 
 if !runtimeOnly {
     // Fleet half: heavier packages, only needed by the agent and the coordinator.
-    dependencies += []
+    dependencies += [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+    ]
+    // MARK: fleet protocol (issue 8)
+    targets += [
+        .target(name: "FleetProtocol", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
+    ]
 }
 
 targets += [
     .executableTarget(name: "edgevlm", dependencies: cliDependencies, path: "Sources/edgevlm"),
     .executableTarget(name: "EdgeVLMCoordinatorCLI",
-                      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+                      dependencies: coordinatorCLIDependencies,
                       path: "Sources/edgevlm-coordinator"),
     .testTarget(name: "CLITests", dependencies: ["GGUF"]),
 ]
