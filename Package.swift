@@ -58,6 +58,11 @@ var targets: [Target] = [
     .testTarget(name: "BackendsTests", dependencies: ["Backends", "Kernels", "GGUF"]),
 ]
 
+/// The coordinator executable's dependencies; the fleet half adds the `Coordinator` module.
+var coordinatorCLIDependencies: [Target.Dependency] = [
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 var cliDependencies: [Target.Dependency] = [
     "GGUF", "Kernels", "Runtime", "JobQueue", "Tokenizer", "Imaging",
     .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,15 +71,22 @@ var cliDependencies: [Target.Dependency] = [
 if !runtimeOnly {
     // Fleet half: heavier packages, only needed by the agent and the coordinator.
     dependencies += [
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ]
     // Device agent (issue 7): services, sources, worker, local API, sd_notify.
     let agentDependencies: [Target.Dependency] = [
-        "JobQueue",
+        "JobQueue", "Runtime", "Imaging", "Kernels",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Hummingbird", package: "hummingbird"),
@@ -92,12 +104,43 @@ if !runtimeOnly {
                           path: "Tests/AgentTestHost"),
     ]
     cliDependencies.append("Agent")
+    // MARK: fleet coordinator (issue 8)
+    let grpcDependencies: [Target.Dependency] = [
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+    ]
+    targets += [
+        .target(name: "FleetProtocol", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        ]),
+        .target(name: "Coordinator", dependencies: ["FleetProtocol", "CSQLite"] + grpcDependencies + [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "edgevlm-loadgen", dependencies: [
+            "FleetProtocol",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ] + grpcDependencies, path: "Sources/edgevlm-loadgen"),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "FleetProtocol"] + grpcDependencies + [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ]
+    coordinatorCLIDependencies += ["Coordinator"]
 }
 
 targets += [
     .executableTarget(name: "edgevlm", dependencies: cliDependencies, path: "Sources/edgevlm"),
     .executableTarget(name: "EdgeVLMCoordinatorCLI",
-                      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+                      dependencies: coordinatorCLIDependencies,
                       path: "Sources/edgevlm-coordinator"),
     .testTarget(name: "CLITests", dependencies: ["GGUF"]),
 ]

@@ -6,6 +6,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgevlm-coordinator",
         abstract: "The EdgeVLM fleet coordinator: device registry, results, model rollouts.",
-        version: "0.1.0"
+        version: "0.1.0",
+        subcommands: [ServeCommand.self]
     )
 }

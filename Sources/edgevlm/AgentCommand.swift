@@ -39,10 +39,7 @@ struct AgentCommand: AsyncParsableCommand {
                 throw AgentError(.engineUnavailable, "no model is configured: set [model] llm and mmproj to the GGUF files",
                                  key: "model.llm", path: config)
             }
-            // The Runtime module has no caption API yet; no other engine ships.
-            throw AgentError(.engineUnavailable,
-                             "this build has no caption engine: the Runtime module does not offer captioning yet",
-                             path: model.llm)
+            return try RuntimeCaptionEngine(configuration: model)
         }
     }
 }

@@ -1,0 +1,17 @@
+// Short names for the generated types (protoc-gen-swift prefixes them with the package path).
+
+public typealias FleetDeviceStatus = Edgevlm_Fleet_V1_DeviceStatus
+public typealias FleetSlotStatus = Edgevlm_Fleet_V1_SlotStatus
+public typealias FleetBackendHealth = Edgevlm_Fleet_V1_BackendHealth
+public typealias FleetResult = Edgevlm_Fleet_V1_Result
+public typealias FleetModelManifest = Edgevlm_Fleet_V1_ModelManifest
+public typealias FleetManifestFile = Edgevlm_Fleet_V1_ManifestFile
+public typealias FleetSignedManifest = Edgevlm_Fleet_V1_SignedManifest
+public typealias FleetRolloutDeviceState = Edgevlm_Fleet_V1_RolloutDeviceState
+public typealias FleetDesiredState = Edgevlm_Fleet_V1_DesiredState
+public typealias FleetModelAssignment = Edgevlm_Fleet_V1_ModelAssignment
+public typealias FleetRolloutStage = Edgevlm_Fleet_V1_RolloutStage
+public typealias FleetRolloutPolicy = Edgevlm_Fleet_V1_RolloutPolicy
+public typealias FleetRolloutPhase = Edgevlm_Fleet_V1_RolloutPhase
+public typealias FleetDeviceService = Edgevlm_Fleet_V1_DeviceService
+public typealias FleetOperatorService = Edgevlm_Fleet_V1_OperatorService

@@ -1,0 +1,116 @@
+import Coordinator
+import FleetProtocol
+import Foundation
+import GRPCCore
+import Testing
+
+/// The real `edgevlm-coordinator` binary started by the test on loopback (TLS, SQLite), used by
+/// clients over gRPC: enroll → heartbeat → upload (retried) → stop → restart → revoked refused.
+@Suite("edgevlm-coordinator process", .serialized)
+struct ProcessIntegrationTests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Running {
+        let process: Process
+        let grpcPort: Int
+        let httpPort: Int
+    }
+
+    static func binary() throws -> URL {
+        // swift test builds every product into the same folder as the test bundle.
+        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("edgevlm-coordinator") }
+            + [repoRoot.appendingPathComponent(".build/debug/edgevlm-coordinator")]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw CoordinatorError(.notFound, "edgevlm-coordinator binary not built; run `swift build --product edgevlm-coordinator`",
+                                   context: candidates.map(\.path).joined(separator: ", "))
+        }
+        return found
+    }
+
+    static func start(state: URL) throws -> Running {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "0",
+                             "--http-host", "127.0.0.1", "--http-port", "0"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // Read the announce line: "edgevlm-coordinator listening grpc=N http=M tls state=..."
+        var line = Data()
+        let handle = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let byte = handle.readData(ofLength: 1)
+            if byte.isEmpty {
+                throw CoordinatorError(.io, "coordinator exited before listening (status \(process.terminationStatus))")
+            }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        func field(_ name: String) -> Int? {
+            text.split(separator: " ").first { $0.hasPrefix("\(name)=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+        }
+        guard let grpc = field("grpc"), let http = field("http"), text.contains(" tls ") else {
+            throw CoordinatorError(.io, "unexpected announce line", context: text)
+        }
+        return Running(process: process, grpcPort: grpc, httpPort: http)
+    }
+
+    static func stop(_ running: Running) {
+        running.process.terminate()  // SIGTERM: graceful shutdown
+        running.process.waitUntilExit()
+    }
+
+    @Test("binary: enroll, heartbeat, retried upload, restart, revocation")
+    func binaryEndToEnd() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("edgevlm-proc-\(UUID().uuidString)")
+        var running = try Self.start(state: state)
+        defer { Self.stop(running) }
+        let ca = try String(contentsOf: state.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
+        let admin = try String(contentsOf: state.appendingPathComponent("admin.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let op = FleetAuthorization.metadata(bearer: admin)
+        var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+        upload.results = (1...20).map { ServerTests.result($0) }
+        let (id, credential) = try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            var tokenRequest = Edgevlm_Fleet_V1_CreateEnrollmentTokenRequest()
+            tokenRequest.maxUses = 1
+            let token = try await FleetOperatorService.Client(wrapping: client).createEnrollmentToken(tokenRequest, metadata: op).token
+            let (id, credential) = try await ServerHarness.enroll(client, token: token, hardwareID: "proc-1")
+            let devices = FleetDeviceService.Client(wrapping: client)
+            let auth = FleetAuthorization.metadata(bearer: credential)
+            _ = try await devices.heartbeat(.init(), metadata: auth)
+            #expect(try await devices.uploadResults(upload, metadata: auth).inserted == 20)
+            return (id, credential)
+        }
+        // Restart the coordinator (SIGTERM, graceful) and retry the same batch: acknowledged, not duplicated.
+        Self.stop(running)
+        #expect(running.process.terminationStatus == 0)
+        running = try Self.start(state: state)
+        try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            let devices = FleetDeviceService.Client(wrapping: client)
+            let operators = FleetOperatorService.Client(wrapping: client)
+            let auth = FleetAuthorization.metadata(bearer: credential)
+            let retry = try await devices.uploadResults(upload, metadata: auth)
+            #expect(retry.inserted == 0 && retry.ackedSeqs.count == 20)
+            var query = Edgevlm_Fleet_V1_QueryResultsRequest()
+            query.deviceID = id
+            #expect(try await operators.queryResults(query, metadata: op).results.count == 20)
+            var revoke = Edgevlm_Fleet_V1_RevokeDeviceRequest()
+            revoke.deviceID = id
+            _ = try await operators.revokeDevice(revoke, metadata: op)
+            await #expect { _ = try await devices.heartbeat(.init(), metadata: auth) } throws: {
+                RPCError.Code.of($0) == .unauthenticated
+            }
+        }
+        // A client that does not trust the coordinator's CA cannot talk to it.
+        await #expect(throws: (any Error).self) {
+            try await ServerHarness.withClient(port: running.grpcPort, caPEM: nil) { client in
+                _ = try await FleetDeviceService.Client(wrapping: client).heartbeat(.init())
+            }
+        }
+        let health = try await ServerHarness.http(port: running.httpPort, "/healthz")
+        #expect(health.status == 200)
+    }
+}
