@@ -8,17 +8,15 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         abstract: "Run MiniCPM-V on this device: inspect models, generate, caption, run the agent.",
         version: "0.1.0",
         subcommands: [
+            CaptionCommand.self,
+            GenerateCommand.self,
             InspectCommand.self,
-            BenchGGUFCommand.self,
-            BenchCommand.self,
             TokenizeCommand.self,
             ImagingCommand.self,
-            GenerateCommand.self,
+            BenchCommand.self,
+            BenchGGUFCommand.self,
             BenchLLMCommand.self,
-            ImagingCommand.self,
-            CaptionCommand.self,
-        ]
-        subcommands: agentSubcommands + []
+        ] + agentSubcommands
     )
 }
 
