@@ -11,7 +11,7 @@ APT_PACKAGES=(
 )
 # Extra packages only the test suite needs (PostgreSQL server, ARM cross tools and emulator).
 if [[ "${EDGEVLM_SETUP_TESTS:-0}" == "1" ]]; then
-  APT_PACKAGES+=(postgresql qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  APT_PACKAGES+=(postgresql qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross chromium)
 fi
 
 missing=()

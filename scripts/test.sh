@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # Runs the whole EdgeVLM test suite on a fresh Debian/Ubuntu machine (installs what it needs):
-# reference data generation, `swift test`, then every extra check in scripts/checks/
-# (cross-architecture kernel tests under qemu, generated-code drift, ...).
-set -euo pipefail
+# reference data generation, every extra check in scripts/checks/ (ARM kernels under qemu,
+# GGUF fuzzing, generated-code drift, agent kill -9 / disk-full, dashboard in a headless
+# browser), then `swift test` against a throwaway PostgreSQL server on 127.0.0.1.
+# Every part runs even if an earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-EDGEVLM_SETUP_TESTS=1 scripts/setup.sh
-scripts/gen-testdata.sh
-swift build --build-tests
-swift test --skip-build
+EDGEVLM_SETUP_TESTS=1 scripts/setup.sh || exit 1
+scripts/gen-testdata.sh || exit 1
+swift build --build-tests || exit 1
+
+failed=()
 for check in scripts/checks/*.sh; do
   [[ -e "$check" ]] || continue
   echo "== $check"
-  bash "$check"
+  start=$SECONDS
+  if bash "$check"; then
+    echo "== $check: ok ($((SECONDS - start)) s)"
+  else
+    echo "== $check: FAILED ($((SECONDS - start)) s)"
+    failed+=("$check")
+  fi
 done
+((${#failed[@]})) && echo "== extra checks that failed: ${failed[*]}"
+
+echo "== swift test"
+scripts/with-postgres.sh swift test --skip-build || failed+=("swift test")
+((${#failed[@]} == 0))
