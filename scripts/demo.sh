@@ -88,15 +88,17 @@ for _ in $(seq 1 600); do
 done
 
 "$BIN" jobs --socket "$STATE/agent.sock" --state done --limit 1000 > "$STATE/done.json"
-"$PY" - "$STATE" <<'EOF'
-import json, os, sys
-state = sys.argv[1]
-truth = json.load(open(os.path.join(state, "truth.json")))
-jobs = json.load(open(os.path.join(state, "done.json")))
-for item in sorted(jobs, key=lambda j: j["job"]["id"]):
-    result = item.get("result") or {}
-    scene = truth.get(result.get("imageDigest", ""), {})
-    print(f"job {item['job']['id']}  {scene.get('file', '?')}  {scene.get('size', '')}")
+"$PY" - "$STATE" "$BIN" <<'EOF'
+import json, os, subprocess, sys
+state, binary = sys.argv[1], sys.argv[2]
+truth = {v["file"]: v for v in json.load(open(os.path.join(state, "truth.json"))).values()}
+for job in sorted(json.load(open(os.path.join(state, "done.json"))), key=lambda j: j["id"]):
+    answer = json.loads(subprocess.run([binary, "result", "--socket", os.path.join(state, "agent.sock"), str(job["id"])],
+                                       check=True, capture_output=True, text=True).stdout)
+    result = answer.get("result") or {}
+    name = next((f for f in truth if (job.get("imagePath") or "").endswith(f)), "?")
+    scene = truth.get(name, {})
+    print(f"job {job['id']}  {name}  {scene.get('size', '')}  ({result.get('tokens', '?')} tokens)")
     print(f"   caption: {result.get('text', '').strip()}")
     print(f"   truth:   {scene.get('truth', '?')}")
 EOF
