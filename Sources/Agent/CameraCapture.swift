@@ -65,33 +65,24 @@ struct CommandCapture: CameraCapture {
 
     static func runBlocking(command: [String], timeoutSeconds: Double) throws -> Data {
         guard let program = command.first else { throw AgentError(.capture, "empty capture command") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(command.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw AgentError(.capture, "cannot start capture command: \(error.localizedDescription)", path: program)
-        }
-        let timedOut = TimeoutFlag()
-        let pid = process.processIdentifier
-        let killer = DispatchWorkItem {
-            timedOut.set()
-            kill(pid, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { kill(pid, SIGKILL) }
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: killer)
-        // Reads until the program (and anything holding its stdout) closes the pipe.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        killer.cancel()
-        if timedOut.isSet {
+        // posix_spawn + poll + waitpid on this one thread: Foundation's Process watches children
+        // through a Dispatch source, and on a busy 2-core device neither that nor a timer on a
+        // global queue is guaranteed to run when a hung camera must be killed.
+        let child = try SpawnedProgram(command)
+        defer { child.closeOutput() }
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
+        let (data, timedOut) = Self.readUntilClosed(child.output, deadline: deadline)
+        if timedOut {
+            kill(child.pid, SIGTERM)
+            if child.wait(within: .seconds(1)) == nil {
+                kill(child.pid, SIGKILL)
+                _ = child.wait(within: nil)
+            }
             throw AgentError(.capture, "capture command did not finish within \(timeoutSeconds) s and was killed", path: program)
         }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw AgentError(.capture, "capture command failed with status \(process.terminationStatus)", path: program)
+        let status = child.wait(within: nil) ?? -1
+        guard status == 0 else {
+            throw AgentError(.capture, "capture command failed with status \(status)", path: program)
         }
         guard JPEGCheck.looksLikeJPEG(data) else {
             throw AgentError(.capture, "capture command did not write a JPEG to stdout (\(data.count) bytes)", path: program)
@@ -100,11 +91,96 @@ struct CommandCapture: CameraCapture {
     }
 }
 
-/// A flag set from another thread.
-final class TimeoutFlag: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+/// A child process with stdout on a pipe, stdin and stderr on /dev/null.
+struct SpawnedProgram {
+    let pid: pid_t
+    let output: Int32
+
+    init(_ command: [String]) throws {
+        guard let program = command.first else { throw AgentError(.capture, "empty capture command") }
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else {
+            throw AgentError(.capture, "cannot create a pipe: \(String(cString: strerror(errno)))", path: program)
+        }
+        // Close-on-exec (Glibc's Swift module has no pipe2), so another capture spawned later
+        // cannot inherit the write end and hold our end-of-file back; dup2 clears the flag on
+        // the child's stdout.
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Default dispositions and an empty mask in the child: the daemon ignores SIGTERM (the
+        // lifecycle handles it through a signal source) and that would otherwise be inherited,
+        // making a hung capture program deaf to our SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, program, &actions, &attributes, &argv, environ)
+        close(pipeEnds[1])
+        guard result == 0 else {
+            close(pipeEnds[0])
+            throw AgentError(.capture, "cannot start capture command: \(String(cString: strerror(result)))", path: program)
+        }
+        pid = child
+        output = pipeEnds[0]
+    }
+
+    func closeOutput() { close(output) }
+
+    /// The exit status (128 + signal when killed), or nil if it is still running after `limit`
+    /// (nil limit: wait as long as it takes).
+    func wait(within limit: Duration?) -> Int32? {
+        let end = limit.map { ContinuousClock.now + $0 }
+        while true {
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, end == nil ? 0 : WNOHANG)
+            if reaped == pid {
+                let signal = status & 0x7f
+                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            }
+            if reaped < 0 && errno != EINTR { return -1 }
+            if let end, ContinuousClock.now >= end { return nil }
+            if end != nil { usleep(10_000) }
+        }
+    }
+}
+
+extension CommandCapture {
+    /// Reads `fd` until end of file or `deadline`; returns what was read and whether time ran out.
+    static func readUntilClosed(_ fd: Int32, deadline: ContinuousClock.Instant) -> (Data, Bool) {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return (data, true) }
+            let (seconds, attoseconds) = remaining.components
+            let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return (data, false)
+            }
+            if ready == 0 { continue }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return (data, false)
+            }
+            if count == 0 { return (data, false) }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
 }

@@ -210,8 +210,9 @@ typedef struct edgevlm_delegate_v1_table {
     /// Frees a handle from prepare. After this the delegate must not touch the op's weights.
     void (*release)(void *ctx, void *handle);
 
-    /// The last error message for `ctx` (or of the last failed init when ctx is NULL); valid
-    /// until the next call on that context. Never NULL (return "" when there is none).
+    /// The last error message for `ctx` (or, when ctx is NULL, of the last init that failed on
+    /// the calling thread: keep that message thread-local, since hosts may init concurrently);
+    /// valid until the next call on that context. Never NULL (return "" when there is none).
     const char *(*last_error)(void *ctx);
 
     /// Destroys the context; all handles have been released before.

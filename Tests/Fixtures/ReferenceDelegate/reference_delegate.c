@@ -40,7 +40,9 @@ typedef struct ref_handle {
     float eps;
 } ref_handle;
 
-static char init_error[256] = "";
+// Per thread: two hosts may init the delegate at once, and last_error(NULL) must explain
+// the failure of the init that the calling thread made.
+static _Thread_local char init_error[256] = "";
 
 static float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
