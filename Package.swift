@@ -45,7 +45,7 @@ var targets: [Target] = [
             swiftSettings: [.unsafeFlags(["-O"] + cpuSwiftFlags)]),
     .target(name: "Models", dependencies: ["GGUF", "Kernels", "Backends"],
             swiftSettings: kernelSwiftSettings),
-    .target(name: "Runtime", dependencies: ["Models", "Tokenizer", "Imaging"]),
+    .target(name: "Runtime", dependencies: ["Models", "Backends", "Tokenizer", "Imaging"]),
     .target(name: "JobQueue", dependencies: ["CSQLite"]),
 
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
@@ -54,8 +54,10 @@ var targets: [Target] = [
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
-    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer"]),
-    .testTarget(name: "BackendsTests", dependencies: ["Backends", "Kernels", "GGUF"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer", "Backends", "ReferenceDelegateBuilder"]),
+    .testTarget(name: "BackendsTests", dependencies: ["Backends", "Kernels", "GGUF", "ReferenceDelegateBuilder"]),
+    // Builds Tests/Fixtures/ReferenceDelegate with cc for the tests that load it.
+    .target(name: "ReferenceDelegateBuilder", path: "Tests/Support/ReferenceDelegateBuilder"),
 ]
 
 /// The coordinator executable's dependencies; the fleet half adds the `Coordinator` module.

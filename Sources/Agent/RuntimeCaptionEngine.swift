@@ -13,13 +13,15 @@ public final class RuntimeCaptionEngine: CaptionEngine, @unchecked Sendable {
     /// `sha256(llm):sha256(mmproj)`, so results name exactly the files that made them.
     public let modelDigest: String
 
-    /// Loads the pair named by `configuration` (slow: hashes both files and maps the weights).
-    /// - Throws: `AgentError(.engineUnavailable)` naming the file when a model cannot be loaded.
+    /// Loads the pair named by `configuration` (slow: hashes both files and maps the weights),
+    /// with the configured backends (delegates loaded now; ops placed at first use).
+    /// - Throws: `AgentError(.engineUnavailable)` naming the file when a model or a configured
+    ///   delegate cannot be loaded.
     public init(configuration: AgentConfiguration.Model, maxImagePixels: Int = 89_478_485) throws {
         let threads = configuration.threads > 0 ? configuration.threads : ThreadPool.defaultThreadCount
         do {
             model = try VisionLanguageModel(modelPath: configuration.llm, mmprojPath: configuration.mmproj,
-                                            options: LanguageModelOptions(threadCount: threads))
+                                            options: LanguageModelOptions(threadCount: threads, backends: configuration.backends))
         } catch {
             throw AgentError(.engineUnavailable, "cannot load the model pair: \(error)", path: configuration.llm)
         }
@@ -45,7 +47,7 @@ public final class RuntimeCaptionEngine: CaptionEngine, @unchecked Sendable {
             text: result.text, tokens: result.tokens.count,
             timings: ["encode": result.encodeSeconds.reduce(0, +), "prefill": result.generation.promptSeconds,
                       "generate": result.generation.generateSeconds],
-            placement: "vision=cpu llm=cpu")
+            placement: model.router.placementSummary())
     }
 
     /// SHA-256 of a file, streamed (model files are large).

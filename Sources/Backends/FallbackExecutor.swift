@@ -52,8 +52,9 @@ public final class FallbackExecutor: Sendable {
 
     /// Runs a planned op, falling back to the CPU as described on the type.
     /// - Parameters:
-    ///   - cpu: the caller's CPU implementation, required for kinds the CPU backend does not
-    ///     compute itself (attention, patch embedding, stages); it must fill `outputs`.
+    ///   - cpu: the caller's CPU implementation; it must fill `outputs`. Required for kinds the
+    ///     CPU backend does not compute itself (attention, patch embedding, stages); when given
+    ///     for the others it is used instead of the CPU backend's kernels.
     /// - Throws: only when the CPU path fails (bad buffers, or no CPU path for this kind).
     @discardableResult
     public func run(_ planned: PlannedOp, inputs: [HostTensor], outputs: [HostTensor],
@@ -121,7 +122,9 @@ public final class FallbackExecutor: Sendable {
 
     private func runOnCPU(_ planned: PlannedOp, inputs: [HostTensor], outputs: [HostTensor],
                           cpu: (() throws -> Void)?) throws(BackendsError) {
-        if let prepared = planned.cpuPrepared {
+        // The caller's CPU code wins when given: it is the model's own path (with its own
+        // numerics, e.g. llama.cpp-compatible products), so a fallback reproduces a CPU-only run.
+        if cpu == nil, let prepared = planned.cpuPrepared {
             try placement.cpu.run(prepared, inputs: inputs, outputs: outputs)
             return
         }

@@ -30,6 +30,22 @@ public enum OpKind: UInt32, Sendable, Codable, CaseIterable, CustomStringConvert
         case .decoderLayer: "decoder_layer"
         }
     }
+
+    /// Decodes the name (`"matmul"`), as reports are read by people and scripts.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let kind = OpKind.allCases.first(where: { $0.description == name }) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown op kind '\(name)'")
+        }
+        self = kind
+    }
+
+    /// Encodes the name, not the C ABI number.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }
 
 /// GELU variants (`edgevlm_op_params.variant`).

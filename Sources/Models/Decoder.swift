@@ -31,6 +31,19 @@ public final class Decoder: @unchecked Sendable {
 
     /// The activation handling of matrix products (see ``ProductMode``).
     public let productMode: ProductMode
+    /// Where the matrix products run (an accelerator that claims them, else the CPU code here).
+    public let router: OpRouter
+    /// Op labels per layer, made once (GGUF tensor names without ".weight").
+    private let labels: [LayerLabels]
+
+    struct LayerLabels {
+        let query, key, value, output, gate, up, down: String
+        init(_ l: Int) {
+            let b = "blk.\(l)."
+            (query, key, value, output) = (b + "attn_q", b + "attn_k", b + "attn_v", b + "attn_output")
+            (gate, up, down) = (b + "ffn_gate", b + "ffn_up", b + "ffn_down")
+        }
+    }
 
     /// Which positions' logits a forward pass returns.
     public enum LogitsSelection: Sendable {
@@ -45,19 +58,23 @@ public final class Decoder: @unchecked Sendable {
     /// Binds `file`'s decoder.
     /// - Throws: ``ModelsError`` for another architecture, bad hyperparameters, missing or
     ///   mis-shaped tensors.
-    public init(file: GGUFFile, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible) throws {
+    public init(file: GGUFFile, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible,
+                router: OpRouter = .cpuOnly) throws {
         self.productMode = productMode
+        self.router = router
         self.file = file
         configuration = try DecoderConfiguration(file: file)
         weights = try DecoderWeights(file: file, configuration: configuration)
         pool = ThreadPool(threadCount: max(1, threadCount))
+        labels = (0..<configuration.layerCount).map(LayerLabels.init)
     }
 
     /// Opens and binds the GGUF file at `path` (memory-mapped).
-    public convenience init(path: String, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible) throws {
+    public convenience init(path: String, threadCount: Int = 1, productMode: ProductMode = .llamaCompatible,
+                            router: OpRouter = .cpuOnly) throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch let e as GGUFError { throw ModelsError.gguf(e) }
-        try self.init(file: file, threadCount: threadCount, productMode: productMode)
+        try self.init(file: file, threadCount: threadCount, productMode: productMode, router: router)
     }
 
     /// An empty cache for up to `capacity` positions (default: the training context).
@@ -116,13 +133,15 @@ public final class Decoder: @unchecked Sendable {
 
     // MARK: forward
 
-    private func product(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
-                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        switch productMode {
-        case .llamaCompatible:
-            MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
-        case .kernelsDefault:
-            MatMul.compute(weight: weight, input: input, batch: batch, output: output, pool: pool)
+    private func product(_ label: String, weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
+        try router.matMul(weight, label: label, input: input, batch: batch, output: output) {
+            switch productMode {
+            case .llamaCompatible:
+                MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+            case .kernelsDefault:
+                MatMul.compute(weight: weight, input: input, batch: batch, output: output, pool: pool)
+            }
         }
     }
 
@@ -143,11 +162,12 @@ public final class Decoder: @unchecked Sendable {
         let elementType: KVTensor.ElementType = cache.storageType == .f16 ? .f16 : .f32
 
         for (l, layer) in weights.layers.enumerated() {
+            let names = labels[l]
             // Attention block: x += Wo · attention(rope(Wq·h + bq), rope(Wk·h + bk), Wv·h + bv), h = rmsnorm(x).
             RMSNorm.apply(input: scratch.x, weight: layer.attentionNorm, output: scratch.h, rows: n, width: d, eps: c.rmsNormEpsilon)
-            product(weight: layer.query, input: scratch.h, batch: n, output: scratch.q, pool: pool)
-            product(weight: layer.key, input: scratch.h, batch: n, output: scratch.k, pool: pool)
-            product(weight: layer.value, input: scratch.h, batch: n, output: scratch.v, pool: pool)
+            try product(names.query, weight: layer.query, input: scratch.h, batch: n, output: scratch.q, pool: pool)
+            try product(names.key, weight: layer.key, input: scratch.h, batch: n, output: scratch.k, pool: pool)
+            try product(names.value, weight: layer.value, input: scratch.h, batch: n, output: scratch.v, pool: pool)
             if let b = layer.queryBias { Elementwise.addBias(scratch.q, bias: b, rows: n, width: c.queryWidth) }
             if let b = layer.keyBias { Elementwise.addBias(scratch.k, bias: b, rows: n, width: kvw) }
             if let b = layer.valueBias { Elementwise.addBias(scratch.v, bias: b, rows: n, width: kvw) }
@@ -171,15 +191,15 @@ public final class Decoder: @unchecked Sendable {
             } catch {
                 throw ModelsError.invalidHyperparameter(file: file.path, key: "\(c.architecture.rawValue).attention", detail: "\(error)")
             }
-            product(weight: layer.attentionOutput, input: scratch.attention, batch: n, output: scratch.h, pool: pool)
+            try product(names.output, weight: layer.attentionOutput, input: scratch.attention, batch: n, output: scratch.h, pool: pool)
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
 
             // Feed-forward block: x += Wdown · (silu(Wgate·h) ⊙ Wup·h), h = rmsnorm(x).
             RMSNorm.apply(input: scratch.x, weight: layer.feedForwardNorm, output: scratch.h, rows: n, width: d, eps: c.rmsNormEpsilon)
-            product(weight: layer.gate, input: scratch.h, batch: n, output: scratch.gate, pool: pool)
-            product(weight: layer.up, input: scratch.h, batch: n, output: scratch.up, pool: pool)
+            try product(names.gate, weight: layer.gate, input: scratch.h, batch: n, output: scratch.gate, pool: pool)
+            try product(names.up, weight: layer.up, input: scratch.h, batch: n, output: scratch.up, pool: pool)
             Activations.swiGLU(gate: scratch.gate, up: scratch.up, output: scratch.gate, count: n * ff)
-            product(weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
+            try product(names.down, weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
         }
         cache.commit(tokens)
@@ -193,9 +213,11 @@ public final class Decoder: @unchecked Sendable {
         let m = outRows.count
         RMSNorm.apply(input: scratch.x + outRows.lowerBound * d, weight: weights.outputNorm, output: scratch.h,
                       rows: m, width: d, eps: c.rmsNormEpsilon)
-        return [Float](unsafeUninitializedCapacity: m * c.vocabularySize) { buffer, count in
-            product(weight: weights.output, input: scratch.h, batch: m, output: buffer.baseAddress!, pool: pool)
-            count = m * c.vocabularySize
+        var logits = [Float](repeating: 0, count: m * c.vocabularySize)
+        try logits.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            try product("output", weight: weights.output, input: scratch.h, batch: m, output: base, pool: pool)
         }
+        return logits
     }
 }

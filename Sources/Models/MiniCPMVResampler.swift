@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Kernels
 
@@ -18,6 +19,9 @@ public struct MiniCPMVResampler: @unchecked Sendable {
     let value: WeightMatrix, valueBias: [Float]
     let output: WeightMatrix, outputBias: [Float]
     let postNormWeight: [Float], postNormBias: [Float]
+    /// The LayerNorm weights as mapped tensors, for an accelerator.
+    let kvNormTensors: (TensorDescriptor?, TensorDescriptor?)
+    let postNormTensors: (TensorDescriptor?, TensorDescriptor?)
     let projection: WeightMatrix                // stored as a Linear layer (the reference's Pᵀ)
     /// `Wq·LN_q(query) + bq`: it depends on weights only, so it is computed once at load.
     let projectedQueries: [Float]
@@ -39,6 +43,10 @@ public struct MiniCPMVResampler: @unchecked Sendable {
         postNormWeight = try binder.vector("resampler.ln_post.weight", d)
         postNormBias = try binder.vector("resampler.ln_post.bias", d)
         projection = try binder.matrix("resampler.proj.weight", columns: d, rows: d)
+        kvNormTensors = (OpRouter.descriptor(of: "resampler.ln_kv.weight", in: binder.file),
+                         OpRouter.descriptor(of: "resampler.ln_kv.bias", in: binder.file))
+        postNormTensors = (OpRouter.descriptor(of: "resampler.ln_post.weight", in: binder.file),
+                           OpRouter.descriptor(of: "resampler.ln_post.bias", in: binder.file))
         // Required by llama.cpp's loader although its graph recomputes the table: bind it so a
         // file without it is rejected the same way.
         _ = try binder.info("resampler.pos_embed_k", shape: [d, c.positionGridSide * c.positionGridSide])
@@ -51,7 +59,8 @@ public struct MiniCPMVResampler: @unchecked Sendable {
         defer { normalized.deallocate(); projected.deallocate() }
         LayerNorm.apply(input: queries, weight: lnQWeight, bias: lnQBias, output: normalized,
                         rows: nq, width: d, eps: c.layerNormEpsilon)
-        linear(queryWeight, queryBias, normalized, nq, projected, pool)
+        MatMul.compute(weight: queryWeight, input: normalized, batch: nq, output: projected, pool: pool)
+        Elementwise.addBias(projected, bias: queryBias, rows: nq, width: d)
         projectedQueries = Array(UnsafeBufferPointer(start: projected, count: nq * d))
     }
 
@@ -80,7 +89,7 @@ public struct MiniCPMVResampler: @unchecked Sendable {
 
     /// Compresses `features` (`gridRows·gridColumns × ViT width`) to `Q × D` rows in `result`.
     func compress(features: UnsafePointer<Float>, gridRows: Int, gridColumns: Int,
-                  result: UnsafeMutablePointer<Float>, pool: ThreadPool) throws(ModelsError) {
+                  result: UnsafeMutablePointer<Float>, pool: ThreadPool, router: OpRouter) throws {
         let c = configuration
         let d = c.embeddingWidth, n = gridRows * gridColumns, nq = c.queryCount
         // `kv` is reused for the Q output rows after attention; a tiny slice may have n < Q.
@@ -90,14 +99,17 @@ public struct MiniCPMVResampler: @unchecked Sendable {
         let attended = UnsafeMutablePointer<Float>.allocate(capacity: nq * d)
         defer { for b in [kv, k, v, attended] { b.deallocate() } }
 
-        MatMul.compute(weight: kvProjection, input: features, batch: n, output: kv, pool: pool)
-        LayerNorm.apply(input: kv, weight: kvNormWeight, bias: kvNormBias, output: kv, rows: n, width: d,
-                        eps: c.layerNormEpsilon)
+        let eps = c.layerNormEpsilon
+        try linear(kvProjection, nil, features, n, kv, pool, router, "resampler.kv")
+        try router.layerNorm(label: "resampler.ln_kv", weight: kvNormTensors.0, bias: kvNormTensors.1, eps: eps,
+                             input: kv, output: kv, rows: n, width: d) {
+            LayerNorm.apply(input: kv, weight: kvNormWeight, bias: kvNormBias, output: kv, rows: n, width: d, eps: eps)
+        }
         // Keys carry the position term; values do not.
         let positions = Self.positionEmbedding(rows: gridRows, columns: gridColumns, width: d)
         Elementwise.add(kv, positions, output: v, count: n * d)
-        linear(key, keyBias, v, n, k, pool)
-        linear(value, valueBias, kv, n, v, pool)
+        try linear(key, keyBias, v, n, k, pool, router, "resampler.attn.k")
+        try linear(value, valueBias, kv, n, v, pool, router, "resampler.attn.v")
 
         let headDimension = MiniCPMVProjectorConfiguration.resamplerHeadDimension
         let heads = c.resamplerHeadCount
@@ -113,11 +125,13 @@ public struct MiniCPMVResampler: @unchecked Sendable {
                     output: attended, outputTokenStride: d, pool: pool)
             }
         } catch {
-            throw .invalidImageSlice(detail: "resampler attention: \(error)")
+            throw ModelsError.invalidImageSlice(detail: "resampler attention: \(error)")
         }
-        linear(output, outputBias, attended, nq, kv, pool)
-        LayerNorm.apply(input: kv, weight: postNormWeight, bias: postNormBias, output: kv, rows: nq, width: d,
-                        eps: c.layerNormEpsilon)
-        MatMul.compute(weight: projection, input: kv, batch: nq, output: result, pool: pool)
+        try linear(output, outputBias, attended, nq, kv, pool, router, "resampler.attn.out")
+        try router.layerNorm(label: "resampler.ln_post", weight: postNormTensors.0, bias: postNormTensors.1, eps: eps,
+                             input: kv, output: kv, rows: nq, width: d) {
+            LayerNorm.apply(input: kv, weight: postNormWeight, bias: postNormBias, output: kv, rows: nq, width: d, eps: eps)
+        }
+        try linear(projection, nil, kv, nq, result, pool, router, "resampler.proj")
     }
 }

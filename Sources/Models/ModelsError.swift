@@ -29,6 +29,8 @@ public enum ModelsError: Error, Sendable, Equatable, CustomStringConvertible {
     case projectorWidthMismatch(mmproj: String, projectorWidth: Int, model: String, modelWidth: Int)
     /// An image slice the vision encoder cannot take (size not a multiple of the patch size...).
     case invalidImageSlice(detail: String)
+    /// An op could not run on any backend (planning failed, or the CPU path itself failed).
+    case backend(op: String, detail: String)
 
     public var description: String {
         switch self {
@@ -56,6 +58,8 @@ public enum ModelsError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(mmproj) projects images to width \(projectorWidth) but \(model) has embedding width \(modelWidth): the mmproj does not belong to this language model"
         case let .invalidImageSlice(detail):
             "invalid image slice: \(detail)"
+        case let .backend(op, detail):
+            "op \(op): \(detail)"
         }
     }
 }

@@ -1,4 +1,6 @@
+import Backends
 import Foundation
+import GGUF
 import Kernels
 
 /// The SigLIP vision transformer as MiniCPM-V runs it (minicpmv-spec.md §1.2): a 14×14
@@ -17,6 +19,11 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
     // MARK: layers
 
     struct Block {
+        /// "v.blk.N." — op labels in placement reports.
+        let prefix: String
+        /// The LayerNorm weights as mapped tensors, for an accelerator.
+        let norm1Tensors: (TensorDescriptor?, TensorDescriptor?)
+        let norm2Tensors: (TensorDescriptor?, TensorDescriptor?)
         let norm1Weight: [Float], norm1Bias: [Float]
         let query: WeightMatrix, queryBias: [Float]
         let key: WeightMatrix, keyBias: [Float]
@@ -36,6 +43,7 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
     let blocks: [Block]
     let postNormWeight: [Float]?
     let postNormBias: [Float]?
+    let postNormTensors: (TensorDescriptor?, TensorDescriptor?)
 
     /// Binds the `v.*` tensors. Legacy MiniCPM-V files store fc1 under `ffn_down` and fc2 under
     /// `ffn_up`; which is which is decided by shape, as llama.cpp does (spec §2.2).
@@ -54,6 +62,9 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
             let fc1Name = swapped ? "ffn_down" : "ffn_up"
             let fc2Name = swapped ? "ffn_up" : "ffn_down"
             blocks.append(Block(
+                prefix: n,
+                norm1Tensors: (OpRouter.descriptor(of: n + "ln1.weight", in: binder.file), OpRouter.descriptor(of: n + "ln1.bias", in: binder.file)),
+                norm2Tensors: (OpRouter.descriptor(of: n + "ln2.weight", in: binder.file), OpRouter.descriptor(of: n + "ln2.bias", in: binder.file)),
                 norm1Weight: try binder.vector(n + "ln1.weight", w), norm1Bias: try binder.vector(n + "ln1.bias", w),
                 query: try binder.matrix(n + "attn_q.weight", columns: w, rows: w), queryBias: try binder.vector(n + "attn_q.bias", w),
                 key: try binder.matrix(n + "attn_k.weight", columns: w, rows: w), keyBias: try binder.vector(n + "attn_k.bias", w),
@@ -71,6 +82,8 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
             postNormWeight = nil
             postNormBias = nil
         }
+        postNormTensors = (OpRouter.descriptor(of: "v.post_ln.weight", in: binder.file),
+                           OpRouter.descriptor(of: "v.post_ln.bias", in: binder.file))
     }
 
     // MARK: forward
@@ -93,11 +106,12 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
     /// - Throws: ``ModelsError/invalidImageSlice(detail:)`` when a side is not a positive multiple
     ///   of the patch size.
     func encode(pixels: UnsafePointer<Float>, height: Int, width: Int, gelu: GELUVariant,
-                output x: UnsafeMutablePointer<Float>, pool: ThreadPool, timings: inout VisionTimings) throws(ModelsError) {
+                output x: UnsafeMutablePointer<Float>, pool: ThreadPool, router: OpRouter,
+                timings: inout VisionTimings) throws {
         let c = configuration
         let p = c.patchSize
         guard height >= p, width >= p, height % p == 0, width % p == 0 else {
-            throw .invalidImageSlice(detail: "\(width)×\(height) pixels is not a positive multiple of the \(p)-pixel patch")
+            throw ModelsError.invalidImageSlice(detail: "\(width)×\(height) pixels is not a positive multiple of the \(p)-pixel patch")
         }
         let gridRows = height / p, gridColumns = width / p
         let n = gridRows * gridColumns
@@ -108,7 +122,7 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
             try PatchEmbedding.compute(image: pixels, channels: 3, height: height, width: width, patchSize: p,
                                        weight: patchEmbedding, bias: patchBias, output: x, pool: pool)
         } catch {
-            throw .invalidImageSlice(detail: error.description)
+            throw ModelsError.invalidImageSlice(detail: error.description)
         }
         let ids = Self.positionIDs(rows: gridRows, columns: gridColumns, gridSide: c.positionGridSide)
         let row = UnsafeMutablePointer<Float>.allocate(capacity: w)
@@ -131,45 +145,62 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
         let keys = KVTensor(base: UnsafeRawPointer(k), elementType: .f32, positionStride: w, headStride: c.headDimension)
         let values = KVTensor(base: UnsafeRawPointer(v), elementType: .f32, positionStride: w, headStride: c.headDimension)
 
+        let eps = c.layerNormEpsilon
         for block in blocks {
+            let b = block.prefix
             // Attention sub-block: x += Wo·attn(LN1(x)) + bo.
-            LayerNorm.apply(input: x, weight: block.norm1Weight, bias: block.norm1Bias, output: normed,
-                            rows: n, width: w, eps: c.layerNormEpsilon)
-            linear(block.query, block.queryBias, normed, n, q, pool)
-            linear(block.key, block.keyBias, normed, n, k, pool)
-            linear(block.value, block.valueBias, normed, n, v, pool)
+            try router.layerNorm(label: b + "ln1", weight: block.norm1Tensors.0, bias: block.norm1Tensors.1, eps: eps,
+                                 input: x, output: normed, rows: n, width: w) {
+                LayerNorm.apply(input: x, weight: block.norm1Weight, bias: block.norm1Bias, output: normed,
+                                rows: n, width: w, eps: eps)
+            }
+            try linear(block.query, block.queryBias, normed, n, q, pool, router, b + "attn_q")
+            try linear(block.key, block.keyBias, normed, n, k, pool, router, b + "attn_k")
+            try linear(block.value, block.valueBias, normed, n, v, pool, router, b + "attn_v")
             do {
                 try Attention.compute(query: q, queryTokenStride: w, keys: keys, values: values, shape: shape,
                                       causal: false, scale: scale, output: normed, outputTokenStride: w, pool: pool)
             } catch {
-                throw .invalidImageSlice(detail: error.description)
+                throw ModelsError.invalidImageSlice(detail: error.description)
             }
-            linear(block.output, block.outputBias, normed, n, q, pool)
+            try linear(block.output, block.outputBias, normed, n, q, pool, router, b + "attn_out")
             Elementwise.add(x, q, output: x, count: n * w)
             timings.attention += clock.lap()
 
             // MLP sub-block: x += fc2(act(fc1(LN2(x)))).
-            LayerNorm.apply(input: x, weight: block.norm2Weight, bias: block.norm2Bias, output: normed,
-                            rows: n, width: w, eps: c.layerNormEpsilon)
-            linear(block.fc1, block.fc1Bias, normed, n, hidden, pool)
-            activate(hidden, count: n * f, gelu: gelu)
-            linear(block.fc2, block.fc2Bias, hidden, n, q, pool)
+            try router.layerNorm(label: b + "ln2", weight: block.norm2Tensors.0, bias: block.norm2Tensors.1, eps: eps,
+                                 input: x, output: normed, rows: n, width: w) {
+                LayerNorm.apply(input: x, weight: block.norm2Weight, bias: block.norm2Bias, output: normed,
+                                rows: n, width: w, eps: eps)
+            }
+            try linear(block.fc1, block.fc1Bias, normed, n, hidden, pool, router, b + "fc1")
+            try activate(hidden, rows: n, width: f, gelu: gelu, router: router, label: b + "gelu")
+            try linear(block.fc2, block.fc2Bias, hidden, n, q, pool, router, b + "fc2")
             Elementwise.add(x, q, output: x, count: n * w)
             timings.mlp += clock.lap()
         }
         if let postNormWeight, let postNormBias {
-            LayerNorm.apply(input: x, weight: postNormWeight, bias: postNormBias, output: x,
-                            rows: n, width: w, eps: c.layerNormEpsilon)
+            try router.layerNorm(label: "v.post_ln", weight: postNormTensors.0, bias: postNormTensors.1, eps: eps,
+                                 input: x, output: x, rows: n, width: w) {
+                LayerNorm.apply(input: x, weight: postNormWeight, bias: postNormBias, output: x,
+                                rows: n, width: w, eps: eps)
+            }
         }
         timings.mlp += clock.lap()
     }
 
-    private func activate(_ data: UnsafeMutablePointer<Float>, count: Int, gelu: GELUVariant) {
+    private func activate(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int, gelu: GELUVariant,
+                          router: OpRouter, label: String) throws {
+        let count = rows * width
         switch configuration.activation {
         case .geluTanh:
-            switch gelu {
-            case .exact: Activations.geluTanh(input: data, output: data, count: count)
-            case .ggmlTable: Activations.geluGGML(input: data, output: data, count: count)
+            // The reference's tanh-GELU, or ggml's fp16 table for llama.cpp parity.
+            let variant: Backends.GELUVariant = gelu == .exact ? .tanh : .ggml
+            try router.gelu(label: label, variant: variant, input: data, output: data, rows: rows, width: width) {
+                switch gelu {
+                case .exact: Activations.geluTanh(input: data, output: data, count: count)
+                case .ggmlTable: Activations.geluGGML(input: data, output: data, count: count)
+                }
             }
         case .silu:
             Activations.silu(input: data, output: data, count: count)
@@ -180,9 +211,12 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
     }
 }
 
-/// `output[t] = W·input[t] + bias` for `tokens` rows.
+/// `output[t] = W·input[t] + bias` for `tokens` rows; the product goes where `router` places
+/// `label`, the bias is added on the CPU.
 func linear(_ weight: WeightMatrix, _ bias: [Float]?, _ input: UnsafePointer<Float>, _ tokens: Int,
-            _ output: UnsafeMutablePointer<Float>, _ pool: ThreadPool) {
-    MatMul.compute(weight: weight, input: input, batch: tokens, output: output, pool: pool)
+            _ output: UnsafeMutablePointer<Float>, _ pool: ThreadPool, _ router: OpRouter, _ label: String) throws {
+    try router.matMul(weight, label: label, input: input, batch: tokens, output: output) {
+        MatMul.compute(weight: weight, input: input, batch: tokens, output: output, pool: pool)
+    }
     if let bias { Elementwise.addBias(output, bias: bias, rows: tokens, width: weight.rows) }
 }

@@ -20,9 +20,12 @@ public final class LanguageModel: @unchecked Sendable {
     /// Loads the model at `path`.
     /// - Throws: ``RuntimeError/model(_:)`` (bad file, other architecture, missing tensors) or
     ///   ``RuntimeError/tokenizer(file:detail:)``.
-    public init(path: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
+    /// - Parameter router: where the decoder's products run; nil builds one from
+    ///   `options.backends` (pass one to share it with a vision tower).
+    public init(path: String, options: LanguageModelOptions = LanguageModelOptions(), router: OpRouter? = nil) throws {
+        let router = try router ?? options.makeRouter()
         do {
-            decoder = try Decoder(path: path, threadCount: options.threadCount)
+            decoder = try Decoder(path: path, threadCount: options.threadCount, router: router)
         } catch let error as ModelsError {
             throw RuntimeError.model(error)
         }

@@ -16,6 +16,8 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case missingImageMarker(file: String, marker: String)
     /// The image could not be read or prepared (decode, size, slicing).
     case image(source: String, detail: String)
+    /// The backend configuration cannot be used (unknown form, a delegate that does not load).
+    case backend(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
             "\(source): \(detail)"
         case let .tokenizer(file, detail):
             "\(file): tokenizer: \(detail)"
+        case let .backend(detail):
+            "backend configuration: \(detail)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Imaging
 import Kernels
@@ -52,17 +53,22 @@ public final class VisionLanguageModel: @unchecked Sendable {
     public let language: LanguageModel
     public let vision: MiniCPMVVisionTower
     public let layout: MiniCPMVPromptLayout
+    /// Where the vision stages, their ops and the decoder's products run; its placement
+    /// report, backend health counters and profile describe every request so far.
+    public let router: OpRouter
     private let pool: ThreadPool
     /// Stands for an image in the rendered chat text before it is split (as llama.cpp's mtmd).
     static let mediaMarker = "<__media__>"
 
     /// Loads both files; the projector's output width must equal the LLM's embedding width.
     /// - Throws: ``RuntimeError`` naming the file and what is wrong.
+    /// - Throws: ``RuntimeError/backend(_:)`` when `options.backends` cannot be loaded.
     public init(modelPath: String, mmprojPath: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
-        language = try LanguageModel(path: modelPath, options: options)
+        router = try options.makeRouter()
+        language = try LanguageModel(path: modelPath, options: options, router: router)
         pool = ThreadPool(threadCount: options.threadCount)
         do {
-            vision = try MiniCPMVVisionTower(path: mmprojPath, pool: pool)
+            vision = try MiniCPMVVisionTower(path: mmprojPath, pool: pool, router: router)
             try vision.checkCompatible(modelWidth: language.decoder.configuration.embeddingLength, modelPath: modelPath)
         } catch {
             throw RuntimeError.model(error)

@@ -42,8 +42,16 @@ struct CaptionCommand: ParsableCommand {
     @Option(name: .customLong("max-image-pixels"), help: "Refuse images with more pixels than this (decompression bombs).")
     var maxImagePixels: Int = 89_478_485
 
-    @Flag(help: "Print one JSON object (text, tokens, slices, image_tokens, timings) instead of streaming text.")
+    @Flag(help: "Print one JSON object (text, tokens, slices, image_tokens, timings, placement, backends) instead of streaming text.")
     var json = false
+
+    @Option(name: .customLong("backend"), help: ArgumentHelp(
+        "Backend in priority order: 'cpu' or 'delegate:/path/lib.so[,key=value...]'; repeat for several. The CPU always comes last and takes what no accelerator claims.",
+        valueName: "backend"))
+    var backends: [String] = ["cpu"]
+
+    @Flag(help: "Print per-op time and placement (stderr, or 'profile' in --json).")
+    var profile = false
 
     func validate() throws {
         guard ["reference", "llamacpp"].contains(compat) else {
@@ -54,7 +62,8 @@ struct CaptionCommand: ParsableCommand {
 
     func run() throws {
         let model = try VisionLanguageModel(modelPath: self.model, mmprojPath: mmproj,
-                                            options: LanguageModelOptions(threadCount: threads, contextLength: context))
+                                            options: LanguageModelOptions(threadCount: threads, contextLength: context,
+                                                                          backends: backends, profile: profile))
         var sampling = SamplingParameters.greedy
         if temp > 0 {
             sampling = .sampled(seed: seed)
@@ -69,8 +78,9 @@ struct CaptionCommand: ParsableCommand {
             return true
         }
         let g = result.generation
+        let router = model.router
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "text": result.text, "tokens": result.tokens.map(Int.init), "stop_reason": result.stopReason.rawValue,
                 "slices": result.slicing.map { s -> [String: Any] in
                     var o: [String: Any] = ["sizes": s.sizes]
@@ -86,6 +96,9 @@ struct CaptionCommand: ParsableCommand {
                     "generated_tokens": g.generatedTokens, "generate_s": g.generateSeconds, "generate_tps": g.generatedTokensPerSecond,
                 ],
             ]
+            object["placement"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(router.placementReport()))
+            object["backends"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(router.health()))
+            if profile { object["profile"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(router.profile())) }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -94,6 +107,11 @@ struct CaptionCommand: ParsableCommand {
                 format: "image: %d encoder inputs, %d visual positions, encode %.2f s | prompt %d tokens %.2f s | generated %d tokens, %.1f tok/s\n",
                 result.encodeSeconds.count, result.imageTokens, result.encodeSeconds.reduce(0, +),
                 g.promptTokens, g.promptSeconds, g.generatedTokens, g.generatedTokensPerSecond).utf8))
+            for health in router.health() where health.fallbacks + health.bypassed > 0 {
+                FileHandle.standardError.write(Data(
+                    "backend \(health.backend): \(health.fallbacks) ops fell back to the CPU, \(health.bypassed) bypassed; last error: \(health.lastError ?? "-")\n".utf8))
+            }
+            if profile { FileHandle.standardError.write(Data(OpProfileTable.render(router.profile()).utf8)) }
         }
     }
 }

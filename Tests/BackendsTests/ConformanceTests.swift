@@ -1,3 +1,4 @@
+import ReferenceDelegateBuilder
 import Backends
 import GGUF
 import Kernels

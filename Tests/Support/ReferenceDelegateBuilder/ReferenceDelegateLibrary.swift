@@ -1,16 +1,18 @@
 import Foundation
 
 /// Builds the reference delegate (Tests/Fixtures/ReferenceDelegate/reference_delegate.c) with
-/// the system C compiler into shared libraries, once per test process.
-enum ReferenceDelegateLibrary {
-    struct Build: Sendable {
-        let good: String
-        let badABI: String
-        let noEntry: String
+/// the system C compiler into shared libraries, once per test process. Shared by the test
+/// targets that run models on it (a library target, since test targets cannot share sources).
+public enum ReferenceDelegateLibrary {
+    public struct Build: Sendable {
+        public let good: String
+        public let badABI: String
+        public let noEntry: String
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// The three variants, or the compiler's error text.
     static let build: Result<Build, BuildError> = {
@@ -45,10 +47,12 @@ enum ReferenceDelegateLibrary {
         }
     }()
 
-    struct BuildError: Error, CustomStringConvertible {
+    public struct BuildError: Error, CustomStringConvertible {
         let message: String
-        var description: String { message }
+        public var description: String { message }
     }
 
-    static func paths() throws -> Build { try build.get() }
+    /// The built libraries.
+    /// - Throws: ``BuildError`` with the compiler's output when `cc` failed.
+    public static func paths() throws -> Build { try build.get() }
 }
