@@ -240,6 +240,55 @@ static void fp16_to_fp32_neon(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = CK_FP16(x[i]);
 }
 
+// ---------------------------------------------------------------- register-tiled products
+
+// Q4_0/Q8_0 weights times Q8_0 activations in RM x RN register tiles (see ck_x86.c for why).
+// One accumulator per (row, activation) pair, updated in block order and reduced once: a
+// result is the same whatever tile, batch size or thread split produced it.
+
+#define TILE_LOAD_Q4_0(x, lo, hi) do { \
+    const uint8x16_t v_ = vld1q_u8((x)->qs); \
+    lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v_, vdupq_n_u8(0x0F))), vdupq_n_s8(8)); \
+    hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v_, 4)), vdupq_n_s8(8)); \
+} while (0)
+#define TILE_LOAD_Q8_0(x, lo, hi) do { lo = vld1q_s8((x)->qs); hi = vld1q_s8((x)->qs + 16); } while (0)
+
+#define DEFINE_TILE(NAME, ATTR, BLOCK, LOAD, DOT16, RM, RN) \
+ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
+                      float *out, int64_t out_stride) { \
+    float32x4_t acc[RM][RN]; \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = vdupq_n_f32(0); \
+    for (int64_t k = 0; k < nb; k++) { \
+        int8x16_t alo[RN], ahi[RN]; float ad[RN]; \
+        for (int j = 0; j < RN; j++) { \
+            const block_q8_0 *y = (const block_q8_0 *)(a + (size_t)j * act_bytes) + k; \
+            alo[j] = vld1q_s8(y->qs); ahi[j] = vld1q_s8(y->qs + 16); ad[j] = CK_FP16(y->d); \
+        } \
+        for (int i = 0; i < RM; i++) { \
+            const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes) + k; \
+            int8x16_t wlo, whi; \
+            LOAD(x, wlo, whi); \
+            const float dw = CK_FP16(x->d); \
+            for (int j = 0; j < RN; j++) { \
+                int32x4_t p = DOT16(vdupq_n_s32(0), wlo, alo[j]); \
+                p = DOT16(p, whi, ahi[j]); \
+                acc[i][j] = vmlaq_n_f32(acc[i][j], vcvtq_f32_s32(p), dw * ad[j]); \
+            } \
+        } \
+    } \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) out[j * out_stride + i] = vaddvq_f32(acc[i][j]); \
+}
+
+#define DEFINE_TILED_MUL_MAT(NAME, ATTR, BLOCK, LOAD, DOT16) \
+CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, LOAD, DOT16) \
+CK_DEFINE_TILED_DRIVER(NAME)
+
+#define NO_ATTR
+DEFINE_TILED_MUL_MAT(mul_mat_q4_0_neon, NO_ATTR, block_q4_0, TILE_LOAD_Q4_0, dot16_neon)
+DEFINE_TILED_MUL_MAT(mul_mat_q8_0_neon, NO_ATTR, block_q8_0, TILE_LOAD_Q8_0, dot16_neon)
+DEFINE_TILED_MUL_MAT(mul_mat_q4_0_sdot, DOTPROD, block_q4_0, TILE_LOAD_Q4_0, dot16_sdot)
+DEFINE_TILED_MUL_MAT(mul_mat_q8_0_sdot, DOTPROD, block_q8_0, TILE_LOAD_Q8_0, dot16_sdot)
+
 void ck_fill_neon(ck_kernel_table *t) {
     t->fp16_to_fp32 = fp16_to_fp32_neon;
     t->dot[CK_TYPE_F32] = dot_f32_neon;
@@ -250,6 +299,8 @@ void ck_fill_neon(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q4_K] = dot_q4_K_neon;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_neon;
     t->prep[CK_TYPE_Q8_0] = prep_q8_0_neon;
+    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_neon;
+    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_neon;
 }
 
 void ck_fill_neon_dotprod(ck_kernel_table *t) {
@@ -258,5 +309,7 @@ void ck_fill_neon_dotprod(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_sdot;
     t->dot[CK_TYPE_Q4_K] = dot_q4_K_sdot;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_sdot;
+    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_sdot;
+    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_sdot;
 }
 #endif

@@ -157,6 +157,10 @@ float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a) {
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
     ensure();
+    if (table_current.mul_mat[type]) {
+        table_current.mul_mat[type](n, w, row_bytes, nrows, act, act_bytes, batch, out, out_stride);
+        return;
+    }
     const ck_dot_fn dot = table_current.dot[type];
     const char *wr = w;
     for (int64_t r = 0; r < nrows; r++, wr += row_bytes) {

@@ -77,11 +77,51 @@ typedef void (*ck_prep_fn)(const float *x, void *y, int64_t n);
 /// One entry per ggml type code below 31; NULL where the level has no specialised kernel.
 typedef void (*ck_convert_fn)(const void *x, float *y, int64_t n);
 
+/// A whole `nrows × batch` product (same arguments as ck_mul_mat) with register tiles.
+typedef void (*ck_mul_mat_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows,
+                              const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
+
 typedef struct {
     ck_dot_fn dot[31];
+    /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
+    ck_mul_mat_fn mul_mat[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
     ck_prep_fn prep[16]; // indexed by activation type code (F32 unused)
 } ck_kernel_table;
+
+/// One register tile: RM weight rows x RN activation rows over `nb` blocks, written to
+/// out[j*out_stride + i]. Defined per ISA as NAME_<RM>x<RN> for RM 1..4, RN 1..3.
+typedef void (*ck_tile_fn)(int64_t nb, const char *w, size_t row_bytes, const char *a, size_t act_bytes,
+                           float *out, int64_t out_stride);
+
+/// A ck_mul_mat_fn named NAME that covers the product with the twelve tiles NAME_1x1..NAME_4x3
+/// (4x3 in the interior, smaller tiles on the edges). Blocks are 32 elements.
+#define CK_DEFINE_TILED_DRIVER(NAME) \
+static void NAME(int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act, size_t act_bytes, \
+                 int64_t batch, float *out, int64_t out_stride) { \
+    static const ck_tile_fn tiles[4][3] = { \
+        {NAME##_1x1, NAME##_1x2, NAME##_1x3}, {NAME##_2x1, NAME##_2x2, NAME##_2x3}, \
+        {NAME##_3x1, NAME##_3x2, NAME##_3x3}, {NAME##_4x1, NAME##_4x2, NAME##_4x3}}; \
+    const int64_t nb = n / 32; \
+    for (int64_t r = 0; r < nrows; r += 4) { \
+        const int64_t rm = nrows - r < 4 ? nrows - r : 4; \
+        const char *wr = (const char *)w + (size_t)r * row_bytes; \
+        for (int64_t b = 0; b < batch; b += 3) { \
+            const int64_t rn = batch - b < 3 ? batch - b : 3; \
+            tiles[rm - 1][rn - 1](nb, wr, row_bytes, (const char *)act + (size_t)b * act_bytes, act_bytes, \
+                                  out + b * out_stride + r, out_stride); \
+        } \
+    } \
+}
+
+/// The twelve tiles of DEFINE_TILE(NAME_RMxRN, ..., RM, RN) for one kernel family.
+#define CK_DEFINE_TILES(DEFINE_TILE, NAME, ...) \
+DEFINE_TILE(NAME##_1x1, __VA_ARGS__, 1, 1) DEFINE_TILE(NAME##_1x2, __VA_ARGS__, 1, 2) \
+DEFINE_TILE(NAME##_1x3, __VA_ARGS__, 1, 3) DEFINE_TILE(NAME##_2x1, __VA_ARGS__, 2, 1) \
+DEFINE_TILE(NAME##_2x2, __VA_ARGS__, 2, 2) DEFINE_TILE(NAME##_2x3, __VA_ARGS__, 2, 3) \
+DEFINE_TILE(NAME##_3x1, __VA_ARGS__, 3, 1) DEFINE_TILE(NAME##_3x2, __VA_ARGS__, 3, 2) \
+DEFINE_TILE(NAME##_3x3, __VA_ARGS__, 3, 3) DEFINE_TILE(NAME##_4x1, __VA_ARGS__, 4, 1) \
+DEFINE_TILE(NAME##_4x2, __VA_ARGS__, 4, 2) DEFINE_TILE(NAME##_4x3, __VA_ARGS__, 4, 3)
 
 void ck_fill_scalar(ck_kernel_table *t);
 /// The fp16 -> fp32 row conversion of the level in use.

@@ -408,6 +408,64 @@ AVX2 static void fp16_to_fp32_avx2(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = CK_FP16(x[i]);
 }
 
+// ---------------------------------------------------------------- register-tiled products
+
+// Q4_0/Q8_0 weights times Q8_0 activations, RM weight rows x RN activation rows per tile, so
+// each unpacked weight block serves RN activations and each activation block RM rows (the
+// 1x1 dot re-unpacks the weight for every activation: prefill was bound by that).
+// Every (row, activation) pair has its own accumulator updated in block order and reduced
+// once, so a result does not depend on the tile it fell in, on the batch size (decode and
+// prefill agree bit for bit) or on the thread split; AVX2 and VNNI give identical integer sums.
+
+AVX2 static inline __m256i tile_unpack_q4_0(const block_q4_0 *x) {
+    return _mm256_sub_epi8(bytes_from_nibbles_32(x->qs), _mm256_set1_epi8(8));
+}
+AVX2 static inline __m256i tile_unpack_q8_0(const block_q8_0 *x) {
+    return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+/// |w| . sign(a, w) summed in pairs of bytes, then pairs of words: 8 int32 lanes.
+AVX2 static inline __m256i tile_dot_avx2(const __m256i absw, const __m256i signeda) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(absw, signeda), _mm256_set1_epi16(1));
+}
+VNNI static inline __m256i tile_dot_vnni(const __m256i absw, const __m256i signeda) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), absw, signeda);
+}
+
+#define DEFINE_TILE(NAME, ATTR, BLOCK, UNPACK, DOT, RM, RN) \
+ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
+                      float *out, int64_t out_stride) { \
+    __m256 acc[RM][RN]; \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps(); \
+    for (int64_t k = 0; k < nb; k++) { \
+        __m256i av[RN]; float ad[RN]; \
+        for (int j = 0; j < RN; j++) { \
+            const block_q8_0 *y = (const block_q8_0 *)(a + (size_t)j * act_bytes) + k; \
+            av[j] = _mm256_loadu_si256((const __m256i *)y->qs); \
+            ad[j] = CK_FP16(y->d); \
+        } \
+        for (int i = 0; i < RM; i++) { \
+            const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes) + k; \
+            const __m256i q = UNPACK(x); \
+            const __m256i absq = _mm256_sign_epi8(q, q); \
+            const float dw = CK_FP16(x->d); \
+            for (int j = 0; j < RN; j++) { \
+                const __m256i dot = DOT(absq, _mm256_sign_epi8(av[j], q)); \
+                acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * ad[j]), _mm256_cvtepi32_ps(dot), acc[i][j]); \
+            } \
+        } \
+    } \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) out[j * out_stride + i] = hsum_float_8(acc[i][j]); \
+}
+
+#define DEFINE_TILED_MUL_MAT(NAME, ATTR, BLOCK, UNPACK, DOT) \
+CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, UNPACK, DOT) \
+CK_DEFINE_TILED_DRIVER(NAME)
+
+DEFINE_TILED_MUL_MAT(mul_mat_q4_0_avx2, AVX2, block_q4_0, tile_unpack_q4_0, tile_dot_avx2)
+DEFINE_TILED_MUL_MAT(mul_mat_q4_0_vnni, VNNI, block_q4_0, tile_unpack_q4_0, tile_dot_vnni)
+DEFINE_TILED_MUL_MAT(mul_mat_q8_0_avx2, AVX2, block_q8_0, tile_unpack_q8_0, tile_dot_avx2)
+DEFINE_TILED_MUL_MAT(mul_mat_q8_0_vnni, VNNI, block_q8_0, tile_unpack_q8_0, tile_dot_vnni)
+
 void ck_fill_avx2(ck_kernel_table *t) {
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
@@ -422,11 +480,15 @@ void ck_fill_avx2(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q5_K] = dot_q5_K_avx2;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_avx2;
     t->prep[CK_TYPE_Q8_0] = prep_q8_0_avx2;
+    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_avx2;
+    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_avx2;
 }
 
 void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;
     t->dot[CK_TYPE_Q5_0] = dot_q5_0_vnni;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_vnni;
+    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_vnni;
+    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_vnni;
 }
 #endif

@@ -81,6 +81,30 @@ import Testing
         }
     }
 
+    /// The register-tiled Q4_0/Q8_0 products give every (row, token) the same arithmetic
+    /// whatever tile, batch or thread split it falls in: a batch equals its rows computed alone,
+    /// bit for bit (decode and prefill agree), on every ISA level.
+    @Test(arguments: [GGMLType.q4_0, .q8_0, .q4_K, .f16])
+    func batchResultsEqualSingleRowResults(type: GGMLType) throws {
+        let pool = ThreadPool(threadCount: 3)
+        let rows = 23, blocks = 4, batch = 11
+        let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: 4242)
+        try bytes.withUnsafeBytes { raw in
+            let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            try forEachISA { isa in
+                var all = [Float](repeating: 0, count: batch * rows)
+                MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: &all, pool: pool)
+                for b in 0..<batch {
+                    var one = [Float](repeating: 0, count: rows)
+                    Array(input[(b * columns)..<((b + 1) * columns)]).withUnsafeBufferPointer { x in
+                        MatMul.computeQuantized(weight: weight, input: x.baseAddress!, batch: 1, output: &one, pool: pool)
+                    }
+                    #expect(Array(all[(b * rows)..<((b + 1) * rows)]) == one, "\(type) \(isa) token \(b)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: types)
     func batchedPathMatchesFloat64Reference(type: GGMLType) throws {
         let pool = ThreadPool(threadCount: 2)

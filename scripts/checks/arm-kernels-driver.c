@@ -45,10 +45,13 @@ int main(void) {
     int failures = 0, checks = 0;
     const int levels[] = {CK_ISA_NEON, CK_ISA_NEON_DOTPROD};
     printf("best ISA: %s\n", ck_isa_name(ck_isa_best()));
+    // Shapes that hit every register tile of the tiled products (4x3 interior, 1..3 edges).
+    const int64_t shapes[][2] = {{7, 3}, {9, 5}, {1, 1}, {6, 4}};
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
     for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
         const type_info *t = &types[ti];
         const int bs = ck_block_size(t->type) == 1 ? 37 : ck_block_size(t->type);
-        const int64_t rows = 7, batch = 3, cols = (int64_t)bs * 3;
+        const int64_t rows = shapes[si][0], batch = shapes[si][1], cols = (int64_t)bs * 3;
         const size_t row_bytes = (size_t)(cols / ck_block_size(t->type)) * (size_t)ck_block_bytes(t->type);
         uint8_t *w = malloc(row_bytes * rows);
         fill_weights(t, w, rows, cols);
@@ -69,6 +72,16 @@ int main(void) {
             checks++;
             if (memcmp(a, aref, ab * batch) != 0) { printf("FAIL %s %s: activation bytes differ\n", t->name, ck_isa_name(level)); failures++; }
             ck_mul_mat(t->type, cols, w, row_bytes, rows, aref, ab, batch, out, rows);
+            // A result must not depend on the batch it was computed in (decode vs prefill).
+            for (int64_t b = 0; b < batch; b++) {
+                ck_mul_mat(t->type, cols, w, row_bytes, rows, aref + b * ab, ab, 1, ref, rows);
+                checks++;
+                if (memcmp(ref, out + b * rows, sizeof(float) * (size_t)rows) != 0) {
+                    printf("FAIL %s %s: batch %lld of %lld differs from the same row computed alone\n", t->name,
+                           ck_isa_name(level), (long long)b, (long long)batch);
+                    failures++;
+                }
+            }
             for (int64_t r = 0; r < rows; r++) {
                 ck_dequantize_row(t->type, w + r * row_bytes, deq, cols);
                 for (int64_t b = 0; b < batch; b++) {

@@ -28,9 +28,12 @@ timeout 300 "$QEMU" -cpu max -L "$SYSROOT" "$OUT/arm-kernels"
 echo "arm-kernels: running under $QEMU -cpu cortex-a53 (no dotprod)"
 timeout 300 "$QEMU" -cpu cortex-a53 -L "$SYSROOT" "$OUT/arm-kernels" | tee "$OUT/a53.log"
 grep -q "best ISA: neon$" "$OUT/a53.log" || { echo "arm-kernels: expected plain NEON on cortex-a53"; exit 1; }
-OBJDUMP=$(command -v llvm-objdump || echo /opt/swift/usr/bin/llvm-objdump)
-[[ -x "$OBJDUMP" ]] || OBJDUMP=aarch64-linux-gnu-objdump
-count=$("$OBJDUMP" -d "$OUT/ck_arm.o" | grep -c -w sdot || true)
+# The toolchain's objdump first (a distribution llvm-objdump may be older); --mattr makes any
+# LLVM objdump decode sdot instead of printing it as an unknown word.
+OBJDUMP=/opt/swift/usr/bin/llvm-objdump
+[[ -x "$OBJDUMP" ]] || OBJDUMP=$(command -v llvm-objdump || echo aarch64-linux-gnu-objdump)
+if [[ "$OBJDUMP" == *llvm-objdump ]]; then DISASM=("$OBJDUMP" -d --mattr=+dotprod); else DISASM=("$OBJDUMP" -d); fi
+count=$("${DISASM[@]}" "$OUT/ck_arm.o" | grep -c -w sdot || true)
 echo "arm-kernels: $count sdot instructions in ck_arm.o"
 [[ "$count" -ge 4 ]] || { echo "arm-kernels: expected sdot in the dotprod kernels"; exit 1; }
 echo "arm-kernels: OK"
