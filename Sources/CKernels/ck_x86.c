@@ -3,6 +3,7 @@
 // table is chosen at run time (cpuid). Integer block sums are exact, so results equal the
 // scalar twins up to float summation order.
 #include "ck_internal.h"
+#include <stdlib.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -415,7 +416,7 @@ AVX2 static void fp16_to_fp32_avx2(const void *vx, float *y, int64_t n) {
 // 1x1 dot re-unpacks the weight for every activation: prefill was bound by that).
 // Every (row, activation) pair has its own accumulator updated in block order and reduced
 // once, so a result does not depend on the tile it fell in, on the batch size (decode and
-// prefill agree bit for bit) or on the thread split; AVX2 and VNNI give identical integer sums.
+// prefill agree bit for bit) or on the thread split.
 
 AVX2 static inline __m256i tile_unpack_q4_0(const block_q4_0 *x) {
     return _mm256_sub_epi8(bytes_from_nibbles_32(x->qs), _mm256_set1_epi8(8));
@@ -426,9 +427,6 @@ AVX2 static inline __m256i tile_unpack_q8_0(const block_q8_0 *x) {
 /// |w| . sign(a, w) summed in pairs of bytes, then pairs of words: 8 int32 lanes.
 AVX2 static inline __m256i tile_dot_avx2(const __m256i absw, const __m256i signeda) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(absw, signeda), _mm256_set1_epi16(1));
-}
-VNNI static inline __m256i tile_dot_vnni(const __m256i absw, const __m256i signeda) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), absw, signeda);
 }
 
 #define DEFINE_TILE(NAME, ATTR, BLOCK, UNPACK, DOT, RM, RN) \
@@ -462,9 +460,132 @@ CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, UNPACK, DOT) \
 CK_DEFINE_TILED_DRIVER(NAME)
 
 DEFINE_TILED_MUL_MAT(mul_mat_q4_0_avx2, AVX2, block_q4_0, tile_unpack_q4_0, tile_dot_avx2)
-DEFINE_TILED_MUL_MAT(mul_mat_q4_0_vnni, VNNI, block_q4_0, tile_unpack_q4_0, tile_dot_vnni)
 DEFINE_TILED_MUL_MAT(mul_mat_q8_0_avx2, AVX2, block_q8_0, tile_unpack_q8_0, tile_dot_avx2)
-DEFINE_TILED_MUL_MAT(mul_mat_q8_0_vnni, VNNI, block_q8_0, tile_unpack_q8_0, tile_dot_vnni)
+
+// AVX-512 VNNI on zmm: two 32-element blocks per register, and no sign fix-up per pair.
+// vpdpbusd multiplies unsigned by signed bytes, so one operand is made unsigned once per block
+// and the bias it adds is removed by seeding the integer sum with its negation:
+//   Q4_0: Σ (q-8)·a = Σ q·a − 8·Σa   (q in 0..15 unsigned; the −8·Σa seed is per activation)
+//   Q8_0: Σ w·a = Σ (a+128)·w − 128·Σw (a+128 unsigned; the −128·Σw seed is per weight row)
+// Per pair and two blocks that leaves vpdpbusd, a conversion, the scale product and one FMA.
+// The blocks' scale products sit in the two 256-bit halves of one vector.
+#define ZMM __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+ZMM static inline __m512 z_halves(float lo, float hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(lo)),
+                                               _mm256_castps_pd(_mm256_set1_ps(hi)), 1));
+}
+ZMM static inline __m512i z_join(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+/// 32 nibbles -> 32 unsigned bytes 0..15 (low nibbles first), as bytes_from_nibbles_32.
+ZMM static inline __m256i z_nibbles(const uint8_t *qs) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set1_epi8(0x0F), _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1));
+}
+
+// Weight side of two blocks k, k+1 (or one, `two` = 0: upper half zero): the unsigned-or-signed
+// bytes for vpdpbusd, the seed, and the scales.
+#define Z_Q4_0_WEIGHT(x, k, two, wq, wseed, wd) do { \
+    wq = z_join(z_nibbles((x)[k].qs), (two) ? z_nibbles((x)[(k) + 1].qs) : _mm256_setzero_si256()); \
+    wseed = _mm512_setzero_si512(); \
+    wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
+} while (0)
+#define Z_Q8_0_WEIGHT(x, k, two, wq, wseed, wd) do { \
+    wq = z_join(_mm256_loadu_si256((const __m256i *)(x)[k].qs), \
+                (two) ? _mm256_loadu_si256((const __m256i *)(x)[(k) + 1].qs) : _mm256_setzero_si256()); \
+    wseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq)); \
+    wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
+} while (0)
+// Activation side: Q4_0 weights take a as is (seed −8·Σa); Q8_0 weights take a+128.
+#define Z_ACT_FOR_Q4_0(aq, aseed) do { \
+    aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), aq)); \
+} while (0)
+#define Z_ACT_FOR_Q8_0(aq, aseed) do { aq = _mm512_xor_si512(aq, _mm512_set1_epi8((char)0x80)); aseed = _mm512_setzero_si512(); } while (0)
+// The pair's integer dot: unsigned operand first.
+#define Z_DOT_Q4_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
+#define Z_DOT_Q8_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(wseed, aq, wq)
+
+// The weight side of a 4-row strip is prepared once per strip (unpacked bytes, seeds and
+// per-half scales, 192 bytes per row and block pair) and reused by every activation tile.
+typedef struct { __m512i q, seed; __m512 d; } z_weight;
+
+// PACKED 0: the weight side is computed in the tile (small batches, where a strip is used by
+// at most one tile); the arithmetic is identical, so results do not depend on the variant.
+#define DEFINE_TILE_ZMM(NAME, BLOCK, WEIGHT, ACT, DOT, PACKED, RM, RN) \
+ZMM static void NAME(int64_t nb, const z_weight *ws, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
+                     float *out, int64_t out_stride) { \
+    __m512 acc[RM][RN]; \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = _mm512_setzero_ps(); \
+    for (int64_t k = 0, p = 0; k < nb; k += 2, p++) { \
+        const int two = k + 1 < nb; \
+        __m512i aq[RN], aseed[RN]; __m512 ad[RN]; \
+        for (int j = 0; j < RN; j++) { \
+            const block_q8_0 *y = (const block_q8_0 *)(a + (size_t)j * act_bytes); \
+            aq[j] = z_join(_mm256_loadu_si256((const __m256i *)y[k].qs), \
+                           two ? _mm256_loadu_si256((const __m256i *)y[k + 1].qs) : _mm256_setzero_si256()); \
+            ad[j] = z_halves(CK_FP16(y[k].d), two ? CK_FP16(y[k + 1].d) : 0.0f); \
+            ACT(aq[j], aseed[j]); \
+        } \
+        for (int i = 0; i < RM; i++) { \
+            z_weight wv; \
+            if (PACKED) { wv = ws[p * 4 + i]; } \
+            else { const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes); WEIGHT(x, k, two, wv.q, wv.seed, wv.d); } \
+            for (int j = 0; j < RN; j++) { \
+                const __m512i dot = DOT(wv.q, wv.seed, aq[j], aseed[j]); \
+                acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(wv.d, ad[j]), _mm512_cvtepi32_ps(dot), acc[i][j]); \
+            } \
+        } \
+    } \
+    for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) out[j * out_stride + i] = _mm512_reduce_add_ps(acc[i][j]); \
+}
+
+typedef void (*z_tile_fn)(int64_t nb, const z_weight *ws, const char *w, size_t row_bytes, const char *a,
+                          size_t act_bytes, float *out, int64_t out_stride);
+
+#define DEFINE_ZMM_TILES(NAME, BLOCK, WEIGHT, ACT, DOT, PACKED) \
+DEFINE_TILE_ZMM(NAME##_1x1, BLOCK, WEIGHT, ACT, DOT, PACKED, 1, 1) DEFINE_TILE_ZMM(NAME##_1x2, BLOCK, WEIGHT, ACT, DOT, PACKED, 1, 2) \
+DEFINE_TILE_ZMM(NAME##_1x3, BLOCK, WEIGHT, ACT, DOT, PACKED, 1, 3) DEFINE_TILE_ZMM(NAME##_2x1, BLOCK, WEIGHT, ACT, DOT, PACKED, 2, 1) \
+DEFINE_TILE_ZMM(NAME##_2x2, BLOCK, WEIGHT, ACT, DOT, PACKED, 2, 2) DEFINE_TILE_ZMM(NAME##_2x3, BLOCK, WEIGHT, ACT, DOT, PACKED, 2, 3) \
+DEFINE_TILE_ZMM(NAME##_3x1, BLOCK, WEIGHT, ACT, DOT, PACKED, 3, 1) DEFINE_TILE_ZMM(NAME##_3x2, BLOCK, WEIGHT, ACT, DOT, PACKED, 3, 2) \
+DEFINE_TILE_ZMM(NAME##_3x3, BLOCK, WEIGHT, ACT, DOT, PACKED, 3, 3) DEFINE_TILE_ZMM(NAME##_4x1, BLOCK, WEIGHT, ACT, DOT, PACKED, 4, 1) \
+DEFINE_TILE_ZMM(NAME##_4x2, BLOCK, WEIGHT, ACT, DOT, PACKED, 4, 2) DEFINE_TILE_ZMM(NAME##_4x3, BLOCK, WEIGHT, ACT, DOT, PACKED, 4, 3) \
+static const z_tile_fn NAME##_tiles[4][3] = { \
+    {NAME##_1x1, NAME##_1x2, NAME##_1x3}, {NAME##_2x1, NAME##_2x2, NAME##_2x3}, \
+    {NAME##_3x1, NAME##_3x2, NAME##_3x3}, {NAME##_4x1, NAME##_4x2, NAME##_4x3}};
+
+/// Batches of up to 3 rows run the inline tiles (a strip serves one tile: packing would only
+/// add traffic); larger batches pack each strip once.
+#define DEFINE_ZMM_MUL_MAT(NAME, BLOCK, WEIGHT, ACT, DOT) \
+DEFINE_ZMM_TILES(NAME##_inline, BLOCK, WEIGHT, ACT, DOT, 0) \
+DEFINE_ZMM_TILES(NAME##_packed, BLOCK, WEIGHT, ACT, DOT, 1) \
+ZMM static void NAME(int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act, size_t act_bytes, \
+                     int64_t batch, float *out, int64_t out_stride) { \
+    const int64_t nb = n / 32, np = (nb + 1) / 2; \
+    z_weight *ws = batch > 3 ? aligned_alloc(64, (size_t)np * 4 * sizeof(z_weight)) : NULL; \
+    for (int64_t r = 0; r < nrows; r += 4) { \
+        const int64_t rm = nrows - r < 4 ? nrows - r : 4; \
+        const char *wr = (const char *)w + (size_t)r * row_bytes; \
+        if (ws) { \
+            for (int64_t i = 0; i < rm; i++) { \
+                const BLOCK *x = (const BLOCK *)(wr + (size_t)i * row_bytes); \
+                for (int64_t k = 0, p = 0; k < nb; k += 2, p++) { \
+                    z_weight *z = ws + p * 4 + i; \
+                    WEIGHT(x, k, k + 1 < nb, z->q, z->seed, z->d); \
+                } \
+            } \
+        } \
+        for (int64_t b = 0; b < batch; b += 3) { \
+            const int64_t rn = batch - b < 3 ? batch - b : 3; \
+            const z_tile_fn tile = ws ? NAME##_packed_tiles[rm - 1][rn - 1] : NAME##_inline_tiles[rm - 1][rn - 1]; \
+            tile(nb, ws, wr, row_bytes, (const char *)act + (size_t)b * act_bytes, act_bytes, out + b * out_stride + r, out_stride); \
+        } \
+    } \
+    free(ws); \
+}
+
+DEFINE_ZMM_MUL_MAT(mul_mat_q4_0_zmm, block_q4_0, Z_Q4_0_WEIGHT, Z_ACT_FOR_Q4_0, Z_DOT_Q4_0)
+DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, Z_Q8_0_WEIGHT, Z_ACT_FOR_Q8_0, Z_DOT_Q8_0)
 
 void ck_fill_avx2(ck_kernel_table *t) {
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
@@ -488,7 +609,7 @@ void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;
     t->dot[CK_TYPE_Q5_0] = dot_q5_0_vnni;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_vnni;
-    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_vnni;
-    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_vnni;
+    t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_zmm;
+    t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_zmm;
 }
 #endif
