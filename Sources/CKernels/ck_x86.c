@@ -1,4 +1,5 @@
-// x86-64 kernels: AVX2+FMA+F16C, and AVX512-VL VNNI (vpdpbusd on ymm). Compiled with
+// x86-64 kernels: AVX2+FMA+F16C, and AVX-512 VNNI (vpdpbusd on ymm for the dots, on zmm for the
+// tiled Q4_0/Q8_0 products). Compiled with
 // per-function target attributes so the library still runs on a baseline x86-64 CPU; the
 // table is chosen at run time (cpuid). Integer block sums are exact, so results equal the
 // scalar twins up to float summation order.
