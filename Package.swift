@@ -136,7 +136,7 @@ if !runtimeOnly {
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]
-    coordinatorCLIDependencies += ["Coordinator"]
+    coordinatorCLIDependencies += ["Coordinator", "FleetProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")] + grpcDependencies
 }
 
 targets += [

@@ -154,6 +154,11 @@ float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a) {
     return table_scalar.dot[type](n, w, a);
 }
 
+double ck_exp_shifted(float *y, const float *x, int64_t n, float shift) {
+    ensure();
+    return table_current.exp_shifted(y, x, n, shift);
+}
+
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
     ensure();

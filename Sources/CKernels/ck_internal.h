@@ -83,6 +83,8 @@ typedef void (*ck_mul_mat_fn)(int64_t n, const void *w, size_t row_bytes, int64_
 
 typedef struct {
     ck_dot_fn dot[31];
+    /// y = exp(x - shift) for softmax rows, returning the sum (ck_exp.c).
+    double (*exp_shifted)(float *y, const float *x, int64_t n, float shift);
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
@@ -124,6 +126,10 @@ DEFINE_TILE(NAME##_3x3, __VA_ARGS__, 3, 3) DEFINE_TILE(NAME##_4x1, __VA_ARGS__, 
 DEFINE_TILE(NAME##_4x2, __VA_ARGS__, 4, 2) DEFINE_TILE(NAME##_4x3, __VA_ARGS__, 4, 3)
 
 void ck_fill_scalar(ck_kernel_table *t);
+double ck_exp_shifted_generic(float *y, const float *x, int64_t n, float shift);
+#if defined(__x86_64__)
+double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
+#endif
 /// The fp16 -> fp32 row conversion of the level in use.
 ck_convert_fn ck_current_fp16_to_fp32(void);
 #if defined(__x86_64__)

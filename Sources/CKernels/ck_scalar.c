@@ -555,6 +555,7 @@ static float dot_q6_K(int64_t n, const void *vw, const void *va) {
 
 void ck_fill_scalar(ck_kernel_table *t) {
     memset(t, 0, sizeof(*t));
+    t->exp_shifted = ck_exp_shifted_generic;
     t->dot[CK_TYPE_F32] = dot_f32;
     t->dot[CK_TYPE_F16] = dot_f16;
     t->dot[CK_TYPE_BF16] = dot_bf16;

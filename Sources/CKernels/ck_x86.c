@@ -589,6 +589,7 @@ DEFINE_ZMM_MUL_MAT(mul_mat_q4_0_zmm, block_q4_0, Z_Q4_0_WEIGHT, Z_ACT_FOR_Q4_0, 
 DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, Z_Q8_0_WEIGHT, Z_ACT_FOR_Q8_0, Z_DOT_Q8_0)
 
 void ck_fill_avx2(ck_kernel_table *t) {
+    t->exp_shifted = ck_exp_shifted_avx2;
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
     t->dot[CK_TYPE_F16] = dot_f16_avx2;

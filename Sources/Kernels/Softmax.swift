@@ -1,10 +1,12 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Row softmax as ggml's `soft_max_ext`: `y = softmax(x · scale + mask)`, sum in Float64.
+/// Row softmax as ggml's `soft_max_ext`: `y = softmax(x · scale + mask)`, sum in Float64,
+/// exponentials vectorised (`ck_exp_shifted`; the Float64 twin uses libm).
 public enum Softmax {
     /// Applies softmax to `rows` rows of `width` floats (in place allowed). `mask`, if given,
     /// holds `rows × width` additive terms (use `-Float.infinity` to exclude). When `causalOffset`
@@ -22,16 +24,13 @@ public enum Softmax {
                 y[i] = v
                 maximum = max(maximum, v)
             }
-            var sum = 0.0
             if maximum == -Float.infinity {
                 for i in 0..<width { y[i] = 0 }
                 continue
             }
-            for i in 0..<limit {
-                let e = expf(y[i] - maximum)
-                y[i] = e
-                sum += Double(e)
-            }
+            // Vectorised exp in CKernels (as ggml's soft_max does; libm's expf per element
+            // was most of the vision encoder's attention time).
+            let sum = ck_exp_shifted(y, y, Int64(limit), maximum)
             let inverse = Float(1 / sum)
             for i in 0..<limit { y[i] *= inverse }
             for i in limit..<width { y[i] = 0 }

@@ -86,6 +86,12 @@ uint16_t ck_fp32_to_bf16(float f);
 /// fp16 results of the tanh approximation; |x| >= 10 short-circuits (x or 0).
 void ck_gelu_fp16_table(const float *x, float *y, int64_t n);
 
+/// Softmax exponentials: y[i] = exp(x[i] - shift) for n floats (in place allowed), returning
+/// their sum in double. Vectorised (within 2 ulp of expf; exactly 0 for x - shift < -87.3).
+double ck_exp_shifted(float *y, const float *x, int64_t n, float shift);
+/// Scalar twin of ck_exp_shifted with libm's expf.
+double ck_exp_shifted_ref(float *y, const float *x, int64_t n, float shift);
+
 /// Streams `bytes` bytes (read only) and returns a checksum so the reads are not elided.
 uint64_t ck_stream_read(const void *p, size_t bytes);
 
