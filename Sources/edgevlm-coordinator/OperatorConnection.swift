@@ -48,7 +48,16 @@ struct OperatorConnection: ParsableArguments {
                 config.trustRoots = .certificates([.bytes(Array(pem.utf8), format: .pem)])
             }
         }
-        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: host, port: grpcPort), transportSecurity: security)
+        // An address literal must not become a TLS server name (SNI forbids IP addresses).
+        let target: any ResolvableTarget
+        if host.split(separator: ".").count == 4, host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) {
+            target = .ipv4(host: host, port: grpcPort)
+        } else if host.contains(":") {
+            target = .ipv6(host: host, port: grpcPort)
+        } else {
+            target = .dns(host: host, port: grpcPort)
+        }
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
         return try await withGRPCClient(transport: transport) { client in
             try await body(FleetOperatorService.Client(wrapping: client), FleetAuthorization.metadata(bearer: token))
         }
