@@ -113,4 +113,47 @@ struct ProcessIntegrationTests {
         let health = try await ServerHarness.http(port: running.httpPort, "/healthz")
         #expect(health.status == 200)
     }
+
+    /// Runs `edgevlm-coordinator ARGS`; returns (status, stdout, stderr).
+    static func run(_ arguments: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("operator commands: enrollment token, devices and results over TLS")
+    func operatorCommands() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("edgevlm-ops-\(UUID().uuidString)")
+        let running = try Self.start(state: state)
+        defer { Self.stop(running) }
+        let connection = ["--state-dir", state.path, "--grpc-port", String(running.grpcPort)]
+        let (status, token, _) = try Self.run(["enrollment-token", "--max-uses", "1", "--tag", "kiosk"] + connection)
+        #expect(status == 0)
+        let ca = try String(contentsOf: state.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
+        let (id, credential) = try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            try await ServerHarness.enroll(client, token: token.trimmingCharacters(in: .whitespacesAndNewlines), hardwareID: "ops-1")
+        }
+        try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+            upload.results = (1...3).map { ServerTests.result($0) }
+            _ = try await FleetDeviceService.Client(wrapping: client).uploadResults(upload, metadata: FleetAuthorization.metadata(bearer: credential))
+        }
+        let (devicesStatus, devices, _) = try Self.run(["devices", "--tag", "kiosk"] + connection)
+        #expect(devicesStatus == 0)
+        #expect(devices.split(separator: "\n").count == 1 && devices.contains(id))
+        let (resultsStatus, results, _) = try Self.run(["results", "--device", id] + connection)
+        #expect(resultsStatus == 0)
+        #expect(results.split(separator: "\n").count == 3)
+        // Without the operator token: a clear error naming the file, non-zero status.
+        let (badStatus, _, badError) = try Self.run(["devices", "--token-file", "/nonexistent/token"] + connection)
+        #expect(badStatus != 0 && badError.contains("/nonexistent/token"))
+    }
 }
