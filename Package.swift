@@ -92,10 +92,16 @@ if !runtimeOnly {
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "Crypto", package: "swift-crypto"),
+        // Sync (issue 8 item 7): the coordinator's wire contract and a gRPC client.
+        "FleetProtocol",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
     ]
     targets += [
         .target(name: "Agent", dependencies: agentDependencies),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue", "FleetProtocol",
+                                                       .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
         // Test support: the real Agent services with a deterministic caption engine, started as
         // a separate process by the reliability tests (kill -9, disk full). Not shipped.
         .executableTarget(name: "edgevlm-agent-testhost",
