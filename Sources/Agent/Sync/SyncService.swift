@@ -320,3 +320,9 @@ struct SyncRoundError: Error {
     var outcome: SyncSessionOutcome
     var message: String
 }
+
+extension SyncService: CustomStringConvertible {
+    /// Names the coordinator only: the default reflection would print the enrollment token
+    /// (ServiceLifecycle logs every service's description).
+    public var description: String { "SyncService(coordinator: \(sync.coordinator))" }
+}
