@@ -60,11 +60,13 @@ struct SyncIntegrationTests {
         #expect(devices.first?.lastStatus.agentVersion.isEmpty == false)
     }
 
-    /// A revoked device is refused; the agent says so and keeps captioning locally.
-    @Test func revokedDeviceIsRefusedAndReported() async throws {
+    /// A revoked device is refused; the agent says so and keeps captioning locally. Runs over
+    /// TLS and over explicit plaintext (`insecure_plaintext = true`).
+    @Test(arguments: [false, true])
+    func revokedDeviceIsRefusedAndReported(plaintext: Bool) async throws {
         let root = try H.temporaryDirectory("revoke")
         defer { try? FileManager.default.removeItem(at: root) }
-        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: plaintext)
         try coordinator.start()
         defer { coordinator.stop() }
         let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,

@@ -35,15 +35,20 @@ enum SyncProcessHarness {
         return url
     }
 
-    /// `edgevlm-coordinator serve` on 127.0.0.1 with TLS; restartable on the same gRPC port.
+    /// `edgevlm-coordinator serve` on 127.0.0.1 with TLS (or `--insecure-plaintext`);
+    /// restartable on the same gRPC port.
     final class Coordinator: @unchecked Sendable {
         // @unchecked: used from one test task at a time.
         let state: URL
+        let plaintext: Bool
         private(set) var process: Process?
         private(set) var grpcPort = 0
         private(set) var adminToken = ""
 
-        init(state: URL) { self.state = state }
+        init(state: URL, plaintext: Bool = false) {
+            self.state = state
+            self.plaintext = plaintext
+        }
 
         var caPath: String { state.appendingPathComponent("tls/ca.pem").path }
 
@@ -53,6 +58,7 @@ enum SyncProcessHarness {
             process.executableURL = try SyncProcessHarness.binary("edgevlm-coordinator")
             process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "\(grpcPort)",
                                  "--http-host", "127.0.0.1", "--http-port", "0", "--poll-interval", "1"]
+                + (plaintext ? ["--insecure-plaintext"] : [])
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -66,7 +72,7 @@ enum SyncProcessHarness {
             }
             let text = String(decoding: line, as: UTF8.self)
             guard let field = text.split(separator: " ").first(where: { $0.hasPrefix("grpc=") }), let port = Int(field.dropFirst(5)),
-                  text.contains(" tls ") else {
+                  text.contains(plaintext ? " plaintext " : " tls ") else {
                 throw MissingBinary(description: "unexpected announce line: \(text)")
             }
             grpcPort = port
@@ -86,10 +92,15 @@ enum SyncProcessHarness {
         /// Runs `body` with an operator client over TLS trusting the coordinator's CA.
         func withOperator<T: Sendable>(_ body: (FleetOperatorService.Client<HTTP2ClientTransport.Posix>, Metadata) async throws -> T)
             async throws -> T {
-            let ca = try String(contentsOfFile: caPath, encoding: .utf8)
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: "127.0.0.1", port: grpcPort),
-                transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(ca.utf8), format: .pem)]) })
+            let security: HTTP2ClientTransport.Posix.TransportSecurity
+            if plaintext {
+                security = .plaintext
+            } else {
+                let ca = try String(contentsOfFile: caPath, encoding: .utf8)
+                security = .tls { $0.trustRoots = .certificates([.bytes(Array(ca.utf8), format: .pem)]) }
+            }
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: grpcPort),
+                                                           transportSecurity: security)
             let metadata = FleetAuthorization.metadata(bearer: adminToken)
             return try await withGRPCClient(transport: transport) { client in
                 try await body(FleetOperatorService.Client(wrapping: client), metadata)
@@ -158,7 +169,7 @@ enum SyncProcessHarness {
                 enabled = true
                 coordinator = "127.0.0.1:\(coordinator.grpcPort)"
                 enrollment_token = "\(token)"
-                ca_file = "\(coordinator.caPath)"
+                \(coordinator.plaintext ? "insecure_plaintext = true" : "ca_file = \"\(coordinator.caPath)\"")
                 hardware_id = "hw-\(UUID().uuidString)"
                 batch_size = \(batchSize)
                 poll_interval_seconds = 1
