@@ -82,7 +82,7 @@ public struct SyncService: Service {
     /// One connection: enroll if needed, then heartbeat/upload until a call fails. Returns why it ended.
     private func session(identity: inout SyncIdentity?, schedule: inout SyncSchedule, wake: WorkSignal) async -> SyncSessionOutcome {
         let transport: HTTP2ClientTransport.Posix
-        do { transport = try SyncTransport.make(sync) } catch {
+        do { transport = try SyncTransport.make(sync, timeFloor: timeFloor) } catch {
             return fail(.refused, "\(error)")
         }
         let start = identity

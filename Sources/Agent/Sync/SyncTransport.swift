@@ -2,11 +2,12 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
-/// Builds the gRPC client transport from `[sync]`: TLS trusting only `ca_file`, or plaintext
-/// when `insecure_plaintext = true`. Hostname verification is on (the certificate must name
-/// the host of `coordinator`).
+/// Builds the gRPC client transport from `[sync]`: TLS trusting only `ca_file` (chain, validity
+/// at the time-floored clock and host name checked by `SyncTLSVerifier`), or plaintext when
+/// `insecure_plaintext = true`.
 enum SyncTransport {
-    static func make(_ sync: AgentConfiguration.Sync) throws -> HTTP2ClientTransport.Posix {
+    /// `timeFloor` is the clock the certificate's validity period is checked against.
+    static func make(_ sync: AgentConfiguration.Sync, timeFloor: SyncTimeFloor) throws -> HTTP2ClientTransport.Posix {
         guard let endpoint = SyncEndpoint(parsing: sync.coordinator) else {
             throw AgentError(.configuration, "coordinator must be host:port, not \"\(sync.coordinator)\"", key: "sync.coordinator")
         }
@@ -22,12 +23,13 @@ enum SyncTransport {
         if sync.insecurePlaintext {
             security = .plaintext
         } else {
-            guard FileManager.default.isReadableFile(atPath: sync.caFile) else {
-                throw AgentError(.configuration, "cannot read the CA file", key: "sync.ca_file", path: sync.caFile)
-            }
+            let verifier = try SyncTLSVerifier(caFile: sync.caFile, endpoint: endpoint, timeFloor: timeFloor)
             let caFile = sync.caFile
             security = .tls { tls in
                 tls.trustRoots = .certificates([.file(path: caFile, format: .pem)])
+                // Replaces BoringSSL's check (which uses the system clock) with the same
+                // checks at the time-floored clock.
+                tls.customVerificationCallback = { certificates, promise in verifier.callback(certificates, promise) }
             }
         }
         // The service runs its own backoff with jitter between sessions; a fresh transport
