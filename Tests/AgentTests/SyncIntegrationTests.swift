@@ -92,4 +92,27 @@ struct SyncIntegrationTests {
         #expect(agent.syncStatus()?.refused == true)
         #expect(try await coordinator.devices().first?.revoked == true)
     }
+
+    /// A damaged identity file stops sync (it never re-enrolls behind the operator's back) but
+    /// not the agent: captioning goes on and the status names the file.
+    @Test func damagedIdentityStopsSyncNotTheAgent() async throws {
+        let root = try H.temporaryDirectory("damaged")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        let sync = agent.state.appendingPathComponent("sync")
+        try FileManager.default.createDirectory(at: sync, withIntermediateDirectories: true)
+        try Data("{\"device_id\": ".utf8).write(to: sync.appendingPathComponent("identity.json"))
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(3)
+        #expect(await H.eventually(20) { agent.doneCount() == 3 }, "captioning stopped")
+        let status = try #require(agent.syncStatus())
+        #expect(status.refused && status.deviceID == nil)
+        #expect(status.lastError?.contains("identity.json") == true)
+        #expect(try await coordinator.devices().isEmpty)
+    }
 }

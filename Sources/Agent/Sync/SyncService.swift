@@ -48,11 +48,24 @@ public struct SyncService: Service {
         self.logger = logger
     }
 
-    /// Runs until graceful shutdown. Never throws for coordinator trouble (it retries); throws
-    /// `AgentError.io` only when the state directory cannot hold the sync files.
+    /// Runs until graceful shutdown and never ends the agent: coordinator trouble is retried,
+    /// and a sync directory that cannot be used (unreadable or damaged identity) is logged and
+    /// shown in the status while captioning goes on.
     public func run() async throws {
-        try DurableFiles.makeDirectory(syncDirectory)
-        let stored = try SyncIdentity.load(from: syncDirectory)
+        let stored: SyncIdentity?
+        do {
+            try DurableFiles.makeDirectory(syncDirectory)
+            stored = try SyncIdentity.load(from: syncDirectory)
+        } catch {
+            logger.critical("sync cannot start; captioning continues without it", metadata: ["error": "\(error)"])
+            board.update {
+                $0.lastError = "\(error)"
+                $0.refused = true
+            }
+            // Returning would stop the whole service group: wait for the agent's shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
         board.update {
             $0.deviceID = stored?.deviceID
             $0.desiredModelDigest = SyncDesiredModel.storedDigest(in: syncDirectory)
