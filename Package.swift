@@ -85,6 +85,9 @@ if !runtimeOnly {
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        // Direct for the agent's TLS check at a time-floored clock (already in the graph via gRPC).
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ]
     // Device agent (issue 7): services, sources, worker, local API, sd_notify.
     let agentDependencies: [Target.Dependency] = [
@@ -94,10 +97,24 @@ if !runtimeOnly {
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "Crypto", package: "swift-crypto"),
+        // Sync (issue 8 item 7): the coordinator's wire contract and a gRPC client.
+        "FleetProtocol",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
     ]
     targets += [
         .target(name: "Agent", dependencies: agentDependencies),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue", "FleetProtocol",
+                                                       .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                       .product(name: "X509", package: "swift-certificates"),
+                                                       .product(name: "SwiftASN1", package: "swift-asn1"),
+                                                       .product(name: "Crypto", package: "swift-crypto")]),
         // Test support: the real Agent services with a deterministic caption engine, started as
         // a separate process by the reliability tests (kill -9, disk full). Not shipped.
         .executableTarget(name: "edgevlm-agent-testhost",

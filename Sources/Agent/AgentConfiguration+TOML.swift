@@ -128,13 +128,46 @@ extension AgentConfiguration {
         if var t = try reader.table("sync") {
             c.sync.enabled = try t.bool("enabled") ?? c.sync.enabled
             c.sync.coordinator = try t.string("coordinator") ?? c.sync.coordinator
+            c.sync.enrollmentToken = try t.string("enrollment_token") ?? c.sync.enrollmentToken
+            c.sync.enrollmentTokenFile = try t.string("enrollment_token_file") ?? c.sync.enrollmentTokenFile
+            c.sync.hardwareID = try t.string("hardware_id") ?? c.sync.hardwareID
+            c.sync.deviceName = try t.string("device_name") ?? c.sync.deviceName
+            c.sync.caFile = try t.string("ca_file") ?? c.sync.caFile
+            c.sync.insecurePlaintext = try t.bool("insecure_plaintext") ?? c.sync.insecurePlaintext
+            c.sync.batchSize = try t.int("batch_size", min: 1, max: 10_000) ?? c.sync.batchSize
+            c.sync.pollIntervalSeconds = try t.double("poll_interval_seconds", min: 0.1) ?? c.sync.pollIntervalSeconds
+            c.sync.minUploadIntervalSeconds = try t.double("min_upload_interval_seconds", min: 0) ?? c.sync.minUploadIntervalSeconds
+            c.sync.backoffBaseSeconds = try t.double("backoff_base_seconds", min: 0.01) ?? c.sync.backoffBaseSeconds
+            c.sync.backoffMaxSeconds = try t.double("backoff_max_seconds", min: 0.01) ?? c.sync.backoffMaxSeconds
+            c.sync.refusedRetrySeconds = try t.double("refused_retry_seconds", min: 1) ?? c.sync.refusedRetrySeconds
+            c.sync.requestTimeoutSeconds = try t.double("request_timeout_seconds", min: 0.1) ?? c.sync.requestTimeoutSeconds
             try t.finish()
-            if c.sync.enabled {
-                throw AgentError(.configuration, "sync is not implemented in this build; set enabled = false", key: "sync.enabled")
-            }
+            try validateSync(c.sync)
         }
         try reader.finish()
         return c
+    }
+}
+
+/// Checks the `[sync]` keys that depend on each other (only when sync is enabled).
+private func validateSync(_ sync: AgentConfiguration.Sync) throws {
+    if sync.backoffMaxSeconds < sync.backoffBaseSeconds {
+        throw AgentError(.configuration, "must be at least backoff_base_seconds (\(sync.backoffBaseSeconds))", key: "sync.backoff_max_seconds")
+    }
+    guard sync.enabled else { return }
+    guard SyncEndpoint(parsing: sync.coordinator) != nil else {
+        throw AgentError(.configuration, "coordinator must be host:port (e.g. \"fleet.example.com:8443\"), not \"\(sync.coordinator)\"",
+                         key: "sync.coordinator")
+    }
+    if sync.insecurePlaintext && !sync.caFile.isEmpty {
+        throw AgentError(.configuration, "ca_file and insecure_plaintext = true exclude each other", key: "sync.insecure_plaintext")
+    }
+    if !sync.insecurePlaintext && sync.caFile.isEmpty {
+        throw AgentError(.configuration, "set ca_file to the coordinator's CA certificate (PEM), or insecure_plaintext = true for loopback development",
+                         key: "sync.ca_file")
+    }
+    if !sync.enrollmentToken.isEmpty && !sync.enrollmentTokenFile.isEmpty {
+        throw AgentError(.configuration, "give enrollment_token or enrollment_token_file, not both", key: "sync.enrollment_token_file")
     }
 }
 

@@ -116,10 +116,37 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var maxUploadBytes: Int = 20 * 1024 * 1024
     }
 
-    /// `[sync]`: results upload to the coordinator (not implemented in this build).
+    /// `[sync]`: enrollment, heartbeats and results upload to the fleet coordinator.
     public struct Sync: Sendable, Equatable {
         public var enabled: Bool = false
+        /// The coordinator's gRPC address, `host:port` (a DNS name or an IPv4 address).
         public var coordinator: String = ""
+        /// The fleet enrollment token, used once at first start; empty = read `enrollment_token_file`.
+        public var enrollmentToken: String = ""
+        /// A file holding the enrollment token (keeps the secret out of the config file).
+        public var enrollmentTokenFile: String = ""
+        /// Stable hardware identity sent at enrollment; empty = `/etc/machine-id`, else the queue's id.
+        public var hardwareID: String = ""
+        /// Display name sent at enrollment; empty = none.
+        public var deviceName: String = ""
+        /// PEM file of the CA (or the certificate itself) the coordinator's TLS certificate must chain to.
+        public var caFile: String = ""
+        /// Talk gRPC without TLS (loopback development and tests only).
+        public var insecurePlaintext: Bool = false
+        /// Results per upload call (the coordinator refuses batches over its own limit, 1000 by default).
+        public var batchSize: Int = 100
+        /// Heartbeat interval until the coordinator chooses one (seconds).
+        public var pollIntervalSeconds: Double = 60
+        /// New results wake the uploader early, but at most once per this many seconds.
+        public var minUploadIntervalSeconds: Double = 5
+        /// First retry delay when the coordinator is unreachable (seconds); doubles per failure, full jitter.
+        public var backoffBaseSeconds: Double = 1
+        /// Largest retry delay when the coordinator is unreachable (seconds).
+        public var backoffMaxSeconds: Double = 300
+        /// Retry delay after the coordinator refused the credential (revoked device), seconds.
+        public var refusedRetrySeconds: Double = 3600
+        /// Deadline of one call to the coordinator (seconds).
+        public var requestTimeoutSeconds: Double = 30
     }
 
     public var model = Model()
@@ -140,4 +167,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var imagesDirectory: String { state.directory + "/images" }
     /// Lock file that keeps a second agent off the same state.
     public var lockPath: String { state.directory + "/agent.lock" }
+    /// Sync's files: identity (device id + credential), desired model, time floor.
+    public var syncDirectory: String { state.directory + "/sync" }
 }

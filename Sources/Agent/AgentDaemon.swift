@@ -16,11 +16,15 @@ public struct AgentDaemon: Sendable {
     /// below systemd's TimeoutStopSec).
     public var stopGraceSeconds: Double
     public var logger: Logger
+    /// Reported to the coordinator at enrollment and in heartbeats.
+    public var agentVersion: String
 
-    public init(configuration: AgentConfiguration, notifier: SystemdNotifier, stopGraceSeconds: Double = 20, logger: Logger) {
+    public init(configuration: AgentConfiguration, notifier: SystemdNotifier, stopGraceSeconds: Double = 20,
+                agentVersion: String = "0.1.0", logger: Logger) {
         self.configuration = configuration
         self.notifier = notifier
         self.stopGraceSeconds = stopGraceSeconds
+        self.agentVersion = agentVersion
         self.logger = logger
     }
 
@@ -66,9 +70,15 @@ public struct AgentDaemon: Sendable {
             services.append(source)
         }
         services.append(RetentionService(queue: queue, retention: c.retention, logger: logger))
+        let syncStatus = SyncStatusBoard(enabled: c.sync.enabled)
+        if c.sync.enabled {
+            services.append(SyncService(configuration: c, queue: queue, events: events, board: syncStatus,
+                                        agentVersion: agentVersion, activeModelDigest: engine.modelDigest, logger: logger))
+        }
         if c.api.enabled {
             try DurableFiles.makeDirectory((c.api.socket as NSString).deletingLastPathComponent)
-            let api = LocalAPI(intake: intake, metrics: metrics, events: events, cameras: cameras, configuration: c, logger: logger)
+            let api = LocalAPI(intake: intake, metrics: metrics, events: events, cameras: cameras, syncStatus: syncStatus,
+                               configuration: c, logger: logger)
             services.append(api.makeApplication())
         }
         let liveness = max(c.queue.leaseSeconds, notifier.watchdogInterval.map { $0.seconds } ?? 0)

@@ -7,10 +7,11 @@ import Foundation
 /// the directory is fsync'ed after, so a committed job never points at a missing or empty file.
 enum DurableFiles {
     /// Writes `data` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-    static func write(_ data: Data, to path: String) throws {
+    /// `mode` applies from creation on (secrets are never readable by others, even briefly).
+    static func write(_ data: Data, to path: String, mode: mode_t = 0o640) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = directory + "/.tmp-\(UUID().uuidString)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AgentError(.io, "cannot create file: \(String(cString: strerror(errno)))", path: temporary) }
         var ok = data.withUnsafeBytes { raw -> Bool in
             var offset = 0

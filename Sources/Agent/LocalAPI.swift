@@ -12,12 +12,14 @@ import Logging
 /// - `GET /v1/sources/{source}/latest` — the newest result of a source.
 /// - `POST /v1/sources/{camera}/capture` — capture a frame now.
 /// - `GET /v1/events` — server-sent events, one `result` event per finished job.
+/// - `GET /v1/sync` — the sync state (`SyncStatus`: device id, last success, backlog, last error).
 /// - `GET /metrics` — Prometheus text.
 struct LocalAPI {
     let intake: JobIntake
     let metrics: AgentMetrics
     let events: ResultEvents
     let cameras: [String: CameraSource]
+    let syncStatus: SyncStatusBoard
     let configuration: AgentConfiguration
     let logger: Logger
 
@@ -143,6 +145,13 @@ struct LocalAPI {
                                 }
                                 try await writer.finish(nil)
                             })
+        }
+
+        router.get("/v1/sync") { [syncStatus] _, _ -> Response in
+            var status = syncStatus.snapshot
+            // The backlog is read live: results finish between heartbeats.
+            status.outboxBacklog = try await BlockingWork.run { try queue.unacknowledgedOutboxCount() }
+            return try json(status)
         }
 
         router.get("/metrics") { _, _ -> Response in

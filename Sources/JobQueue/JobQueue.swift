@@ -459,6 +459,32 @@ public final class JobQueue: @unchecked Sendable {
         }
     }
 
+    /// Marks exactly the outbox entries whose sequence is in `sequences` acknowledged (a
+    /// coordinator may acknowledge a non-contiguous subset of a batch). Unknown or already
+    /// acknowledged sequences are ignored. Returns how many entries changed. Idempotent; one
+    /// transaction, so a crash leaves either all or none of them marked.
+    @discardableResult
+    public func acknowledgeOutbox(sequences: [Int64]) throws -> Int {
+        guard !sequences.isEmpty else { return 0 }
+        return try locked { db in
+            try db.transaction {
+                let now = clock.wallSeconds()
+                var changed = 0
+                for sequence in Set(sequences) {
+                    changed += try db.run("UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL", [now, sequence])
+                }
+                return changed
+            }
+        }
+    }
+
+    /// How many outbox entries wait for acknowledgement (the sync backlog).
+    public func unacknowledgedOutboxCount() throws -> Int {
+        try locked { db in
+            Int(try db.queryFirst("SELECT count(*) FROM outbox WHERE acked_at IS NULL") { $0.int64(0) } ?? 0)
+        }
+    }
+
     // MARK: retention and health
 
     /// Deletes terminal jobs finished more than `maxAgeSeconds` ago (only those whose outbox entry

@@ -32,7 +32,7 @@ struct AgentCommand: AsyncParsableCommand {
         let daemon = AgentDaemon(configuration: configuration,
                                  notifier: SystemdNotifier(notifySocket: environment["NOTIFY_SOCKET"],
                                                            watchdogMicroseconds: environment["WATCHDOG_USEC"]),
-                                 logger: logger)
+                                 agentVersion: EdgeVLMCommand.configuration.version, logger: logger)
         let model = configuration.model
         try await daemon.run {
             guard !model.llm.isEmpty, !model.mmproj.isEmpty else {

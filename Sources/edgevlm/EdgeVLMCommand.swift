@@ -24,6 +24,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
 /// Device-agent commands; absent from EDGEVLM_RUNTIME_ONLY builds.
 let agentSubcommands: [any ParsableCommand.Type] = [
     AgentCommand.self, SubmitCommand.self, JobsCommand.self, ResultCommand.self, WatchCommand.self,
+    SyncStatusCommand.self,
 ]
 #else
 let agentSubcommands: [any ParsableCommand.Type] = []

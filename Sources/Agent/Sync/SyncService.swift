@@ -1,0 +1,341 @@
+import FleetProtocol
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import JobQueue
+import Logging
+import ServiceLifecycle
+
+/// The agent's link to the fleet coordinator (`[sync] enabled = true`):
+///
+/// 1. enrolls once with the enrollment token and keeps the device id + credential in
+///    `<state>/sync/identity.json` (0600); it never enrolls again while that file exists;
+/// 2. heartbeats every poll interval (the coordinator's `poll_interval_seconds` once known) with
+///    queue depth, outbox backlog, active model digest, free disk, agent version and clock, and
+///    records the desired model in `<state>/sync/desired-model.json`;
+/// 3. uploads `done` results from the outbox in batches and marks exactly the acknowledged
+///    seqs, so the coordinator (which dedups by device and seq) sees each result once, across
+///    kill -9 of the agent and restarts of the coordinator;
+/// 4. wakes early when a job finishes, at most once per `min_upload_interval_seconds`;
+/// 5. after a transport failure waits with exponential backoff and full jitter; after the
+///    coordinator refuses the device (revoked credential, bad token) waits
+///    `refused_retry_seconds` and says so in the log and in `GET /v1/sync`.
+/// Local captioning never depends on any of this.
+public struct SyncService: Service {
+    let sync: AgentConfiguration.Sync
+    let syncDirectory: String
+    let queue: JobQueue
+    let events: ResultEvents
+    let board: SyncStatusBoard
+    let timeFloor: SyncTimeFloor
+    let agentVersion: String
+    let activeModelDigest: String
+    let stateDirectory: String
+    let logger: Logger
+
+    /// `events` wakes the uploader; `board` receives the status for the local API.
+    public init(configuration: AgentConfiguration, queue: JobQueue, events: ResultEvents, board: SyncStatusBoard,
+                agentVersion: String, activeModelDigest: String, logger: Logger) {
+        sync = configuration.sync
+        syncDirectory = configuration.syncDirectory
+        stateDirectory = configuration.state.directory
+        self.queue = queue
+        self.events = events
+        self.board = board
+        self.timeFloor = SyncTimeFloor(path: configuration.syncDirectory + "/time-floor")
+        self.agentVersion = agentVersion
+        self.activeModelDigest = activeModelDigest
+        self.logger = logger
+    }
+
+    /// Runs until graceful shutdown and never ends the agent: coordinator trouble is retried,
+    /// and a sync directory that cannot be used (unreadable or damaged identity) is logged and
+    /// shown in the status while captioning goes on.
+    public func run() async throws {
+        let stored: SyncIdentity?
+        do {
+            try DurableFiles.makeDirectory(syncDirectory)
+            stored = try SyncIdentity.load(from: syncDirectory)
+        } catch {
+            logger.critical("sync cannot start; captioning continues without it", metadata: ["error": "\(error)"])
+            board.update {
+                $0.lastError = "\(error)"
+                $0.refused = true
+            }
+            // Returning would stop the whole service group: wait for the agent's shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        board.update {
+            $0.deviceID = stored?.deviceID
+            $0.desiredModelDigest = SyncDesiredModel.storedDigest(in: syncDirectory)
+            $0.pollIntervalSeconds = sync.pollIntervalSeconds
+        }
+        let wake = WorkSignal()
+        let stream = events.subscribe()
+        try await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in stream { wake.signal() }
+                }
+                var identity = stored
+                var schedule = SyncSchedule(sync: sync)
+                while !Task.isCancelled {
+                    let outcome = await session(identity: &identity, schedule: &schedule, wake: wake)
+                    guard !Task.isCancelled else { break }
+                    let delay = schedule.delay(after: outcome)
+                    logger.debug("sync session ended", metadata: ["retry_in_s": "\(delay)"])
+                    try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// One connection: enroll if needed, then heartbeat/upload until a call fails. Returns why it ended.
+    private func session(identity: inout SyncIdentity?, schedule: inout SyncSchedule, wake: WorkSignal) async -> SyncSessionOutcome {
+        let transport: HTTP2ClientTransport.Posix
+        do { transport = try SyncTransport.make(sync, timeFloor: timeFloor) } catch {
+            return fail(.refused, "\(error)")
+        }
+        let start = identity
+        let result: (SyncSessionOutcome, SyncIdentity?, SyncSchedule)
+        do {
+            result = try await withGRPCClient(transport: transport) { client in
+                var identity = start
+                var schedule = schedule
+                let outcome = await connected(client: FleetDeviceService.Client(wrapping: client), identity: &identity,
+                                              schedule: &schedule, wake: wake)
+                return (outcome, identity, schedule)
+            }
+        } catch {
+            return fail(.transient, "connection to \(sync.coordinator) failed: \(error)")
+        }
+        identity = result.1
+        schedule = result.2
+        return result.0
+    }
+
+    private func connected(client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, identity: inout SyncIdentity?,
+                           schedule: inout SyncSchedule, wake: WorkSignal) async -> SyncSessionOutcome {
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(Int64(sync.requestTimeoutSeconds * 1000))
+        options.waitForReady = false
+        do {
+            let current: SyncIdentity
+            if let identity {
+                current = identity
+            } else {
+                current = try await enroll(client, options: options)
+                identity = current
+            }
+            let auth = FleetAuthorization.metadata(bearer: current.credential)
+            var nextHeartbeat = ContinuousClock.now
+            var lastUpload: ContinuousClock.Instant?
+            while !Task.isCancelled {
+                if ContinuousClock.now >= nextHeartbeat {
+                    let interval = try await heartbeat(client, auth: auth, identity: current, options: options)
+                    schedule.pollIntervalSeconds = interval
+                    nextHeartbeat = ContinuousClock.now + .milliseconds(Int64(interval * 1000))
+                }
+                lastUpload = .now
+                try await uploadPending(client, auth: auth, options: options)
+                schedule.succeeded()
+                board.update {
+                    $0.lastSuccessUnixMs = timeFloor.nowMs()
+                    $0.lastError = nil
+                    $0.refused = false
+                }
+                await waitForWork(until: nextHeartbeat, lastUpload: lastUpload, wake: wake)
+            }
+            return .stopped
+        } catch let error as RPCError {
+            switch error.code {
+            case .unauthenticated, .permissionDenied:
+                let what = identity == nil
+                    ? "the coordinator refused the enrollment token (\(error.message)); set a valid [sync] enrollment_token"
+                    : "the coordinator refused this device's credential (\(error.message)): the device was revoked or is unknown; "
+                        + "captioning continues locally; to rejoin, an operator must re-enroll it (remove \(SyncIdentity.path(in: syncDirectory)) and give a new token)"
+                return fail(.refused, what)
+            default:
+                return fail(.transient, "coordinator call failed: \(error.code): \(error.message)")
+            }
+        } catch let error as SyncRoundError {
+            return fail(error.outcome, error.message)
+        } catch {
+            return fail(.transient, "\(error)")
+        }
+    }
+
+    private func fail(_ outcome: SyncSessionOutcome, _ message: String) -> SyncSessionOutcome {
+        // A call cut short by shutdown is not a sync failure.
+        if Task.isCancelled { return .stopped }
+        if outcome == .refused {
+            logger.error("sync refused", metadata: ["reason": "\(message)"])
+        } else {
+            logger.warning("sync failed; retrying with backoff", metadata: ["reason": "\(message)"])
+        }
+        if timeFloor.systemClockIsBehind() {
+            logger.warning("the system clock is behind the coordinator's time; TLS certificate checks may fail until it is set (enable NTP)",
+                           metadata: ["system_ms": "\(Int64(Date().timeIntervalSince1970 * 1000))", "floor_ms": "\(timeFloor.floorNowMs)"])
+        }
+        board.update {
+            $0.lastError = message
+            $0.refused = outcome == .refused
+        }
+        return outcome
+    }
+
+    /// Sleeps until the next heartbeat, or until a finished job wakes it, but not sooner than
+    /// `min_upload_interval_seconds` after the last upload.
+    private func waitForWork(until deadline: ContinuousClock.Instant, lastUpload: ContinuousClock.Instant?, wake: WorkSignal) async {
+        let remaining = deadline - .now
+        guard remaining > .zero else { return }
+        await wake.wait(timeout: remaining)
+        guard !Task.isCancelled, let lastUpload else { return }
+        let earliest = lastUpload + .milliseconds(Int64(sync.minUploadIntervalSeconds * 1000))
+        let until = min(earliest, deadline)
+        if until > .now { try? await Task.sleep(until: until, clock: .continuous) }
+    }
+
+    // MARK: calls
+
+    private func enroll(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, options: CallOptions) async throws -> SyncIdentity {
+        let token = try enrollmentToken()
+        var request = Edgevlm_Fleet_V1_EnrollRequest()
+        request.enrollmentToken = token
+        request.hardwareID = hardwareID()
+        request.name = sync.deviceName
+        request.agentVersion = agentVersion
+        let response = try await client.enroll(request, options: options)
+        timeFloor.observe(serverTimeMs: response.serverTimeUnixMs)
+        let identity = SyncIdentity(deviceID: response.deviceID, credential: response.credential,
+                                    enrolledAtUnixMs: response.serverTimeUnixMs)
+        do { try identity.save(to: syncDirectory) } catch {
+            // The credential exists only in memory now; say so loudly (the operator can revoke it).
+            logger.critical("enrolled but could not store the credential; the next start will need a new token",
+                            metadata: ["device_id": "\(identity.deviceID)", "error": "\(error)"])
+        }
+        logger.notice("enrolled with the coordinator", metadata: ["device_id": "\(identity.deviceID)", "tags": "\(response.tags)"])
+        board.update { $0.deviceID = identity.deviceID }
+        return identity
+    }
+
+    /// Sends the status; records the desired state; returns the poll interval to use (seconds).
+    private func heartbeat(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, auth: Metadata,
+                           identity: SyncIdentity, options: CallOptions) async throws -> Double {
+        let queue = queue
+        let (counts, backlog) = try await BlockingWork.run { (try queue.stateCounts(), try queue.unacknowledgedOutboxCount()) }
+        var status = FleetDeviceStatus()
+        status.agentVersion = agentVersion
+        var slot = FleetSlotStatus()
+        slot.slot = "A"
+        slot.modelDigest = activeModelDigest
+        slot.active = true
+        status.slots = [slot]
+        status.queueDepth = UInt32(clamping: counts[.queued] + counts[.running])
+        status.outboxDepth = UInt32(clamping: backlog)
+        status.diskFreeBytes = UInt64(max(0, DurableFiles.freeBytes(at: stateDirectory) ?? 0))
+        // The raw device clock: the coordinator compares it with its own to spot skew.
+        status.deviceTimeUnixMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var request = Edgevlm_Fleet_V1_HeartbeatRequest()
+        request.deviceID = identity.deviceID
+        request.status = status
+        let response = try await client.heartbeat(request, metadata: auth, options: options)
+        let desired = response.desired
+        timeFloor.observe(serverTimeMs: desired.serverTimeUnixMs)
+        if desired.hasModel {
+            if try SyncDesiredModel.record(desired.model, in: syncDirectory) {
+                logger.notice("the coordinator assigned a model", metadata: ["digest": "\(desired.model.modelDigest)",
+                                                                            "rollout": "\(desired.model.rolloutID)"])
+            }
+        }
+        let interval = desired.pollIntervalSeconds > 0 ? Double(desired.pollIntervalSeconds) : sync.pollIntervalSeconds
+        board.update {
+            $0.outboxBacklog = backlog
+            $0.pollIntervalSeconds = interval
+            if desired.hasModel { $0.desiredModelDigest = desired.model.modelDigest }
+        }
+        return interval
+    }
+
+    /// Uploads outbox batches until the outbox is empty. Throws `SyncRoundError` when the
+    /// coordinator acknowledges less than it was sent (the rest is retried after backoff).
+    private func uploadPending(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, auth: Metadata,
+                               options: CallOptions) async throws {
+        let queue = queue
+        let limit = sync.batchSize
+        while !Task.isCancelled {
+            let entries = try await BlockingWork.run { try queue.unacknowledgedOutbox(afterSequence: 0, limit: limit) }
+            guard !entries.isEmpty else { break }
+            let results = entries.compactMap(SyncResultMapping.fleetResult)
+            let local = entries.map(\.sequence).filter { sequence in !results.contains { $0.seq == UInt64(sequence) } }
+            if !local.isEmpty {
+                // failed/dead jobs are not results: they leave the outbox without an upload.
+                try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: local) }
+            }
+            guard !results.isEmpty else { continue }
+            var request = Edgevlm_Fleet_V1_UploadResultsRequest()
+            request.results = results
+            let response = try await client.uploadResults(request, metadata: auth, options: options)
+            timeFloor.observe(serverTimeMs: response.serverTimeUnixMs)
+            let sent = Set(results.map(\.seq))
+            let acked = response.ackedSeqs.filter { sent.contains($0) }.map { Int64($0) }
+            try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: acked) }
+            let backlog = try await BlockingWork.run { try queue.unacknowledgedOutboxCount() }
+            board.update {
+                $0.uploadedSinceStart += Set(acked).count
+                $0.outboxBacklog = backlog
+            }
+            logger.debug("uploaded results", metadata: ["sent": "\(sent.count)", "acked": "\(acked.count)", "new": "\(response.inserted)"])
+            if Set(acked).count < sent.count {
+                throw SyncRoundError(outcome: .transient,
+                                     message: "the coordinator acknowledged \(Set(acked).count) of \(sent.count) results; the rest are retried")
+            }
+        }
+    }
+
+    private func enrollmentToken() throws -> String {
+        if !sync.enrollmentToken.isEmpty { return sync.enrollmentToken }
+        if !sync.enrollmentTokenFile.isEmpty {
+            guard let data = FileManager.default.contents(atPath: sync.enrollmentTokenFile) else {
+                throw SyncRoundError(outcome: .refused, message: "cannot read the enrollment token file \(sync.enrollmentTokenFile) ([sync] enrollment_token_file)")
+            }
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        throw SyncRoundError(outcome: .refused,
+                             message: "the device is not enrolled and has no enrollment token: set [sync] enrollment_token or enrollment_token_file")
+    }
+
+    private func hardwareID() -> String {
+        if !sync.hardwareID.isEmpty { return sync.hardwareID }
+        if let data = FileManager.default.contents(atPath: "/etc/machine-id") {
+            let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        return queue.deviceID
+    }
+}
+
+/// Why a sync session ended.
+enum SyncSessionOutcome: Sendable, Equatable {
+    /// Shutdown.
+    case stopped
+    /// Network trouble or a coordinator error: retry with backoff.
+    case transient
+    /// The coordinator refused the device or its token: retry rarely.
+    case refused
+}
+
+/// A failure inside a sync round that is not an RPC error.
+struct SyncRoundError: Error {
+    var outcome: SyncSessionOutcome
+    var message: String
+}
+
+extension SyncService: CustomStringConvertible {
+    /// Names the coordinator only: the default reflection would print the enrollment token
+    /// (ServiceLifecycle logs every service's description).
+    public var description: String { "SyncService(coordinator: \(sync.coordinator))" }
+}

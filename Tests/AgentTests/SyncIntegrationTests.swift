@@ -1,0 +1,118 @@
+import Agent
+import Foundation
+import Testing
+
+/// The agent's sync against the real coordinator binary, both as separate processes on
+/// loopback with TLS. Bounded: each test waits at most ~40 s in total.
+@Suite("Sync with the real coordinator", .serialized)
+struct SyncIntegrationTests {
+    typealias H = SyncProcessHarness
+
+    /// Online upload; coordinator down while results pile up; coordinator back while the agent
+    /// is killed with SIGKILL repeatedly during the uploads. Every local result arrives exactly
+    /// once, with the same text, and the device enrolled only once.
+    @Test func resultsArriveExactlyOnceAcrossOutagesAndKills() async throws {
+        let root = try H.temporaryDirectory("sync")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        try agent.start()
+        defer { agent.stop() }
+
+        // 1. Online: enroll, then 10 results reach the coordinator.
+        try agent.addImages(10)
+        #expect(await H.eventually(20) { agent.syncStatus()?.deviceID != nil }, "the agent did not enroll")
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+        let online = try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 10 }
+        #expect(online, "10 results did not reach the coordinator")
+
+        // 2. Coordinator down: captioning goes on, the backlog grows, the error is reported.
+        coordinator.stop()
+        try agent.addImages(60)
+        #expect(await H.eventually(20) { agent.doneCount() == 70 }, "the agent stopped captioning while offline")
+        #expect(await H.eventually(5) { (agent.syncStatus()?.outboxBacklog ?? 0) > 0 && agent.syncStatus()?.lastError != nil })
+
+        // 3. Coordinator back on the same port; kill -9 the agent during the uploads, three times.
+        try coordinator.start()
+        for delay in [150, 300, 450] {
+            try await Task.sleep(for: .milliseconds(delay))
+            agent.kill9()
+            try agent.start()
+        }
+        let all = try await H.eventually(25) { try await coordinator.results(deviceID: deviceID).count >= 70 }
+        #expect(all, "not every result arrived after the coordinator came back")
+        #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.lastError == nil })
+        agent.stop()
+
+        // Exactly once: same job ids, same captions, nothing extra; one enrollment.
+        let local = try agent.localResults()
+        let remote = try await coordinator.results(deviceID: deviceID)
+        #expect(local.count == 70)
+        #expect(remote.count == local.count)
+        #expect(Set(remote.map(\.result.seq)).count == remote.count)
+        let remoteByJob = Dictionary(remote.map { ($0.result.jobID, $0.result.text) }, uniquingKeysWith: { a, _ in a + " (twice)" })
+        #expect(remoteByJob == local)
+        let devices = try await coordinator.devices()
+        #expect(devices.map(\.deviceID) == [deviceID])
+        #expect(devices.first?.lastStatus.agentVersion.isEmpty == false)
+    }
+
+    /// A revoked device is refused; the agent says so and keeps captioning locally. Runs over
+    /// TLS and over explicit plaintext (`insecure_plaintext = true`).
+    @Test(arguments: [false, true])
+    func revokedDeviceIsRefusedAndReported(plaintext: Bool) async throws {
+        let root = try H.temporaryDirectory("revoke")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: plaintext)
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(3)
+        #expect(await H.eventually(20) { agent.syncStatus()?.deviceID != nil })
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+        #expect(try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 3 })
+
+        try await coordinator.revoke(deviceID: deviceID)
+        try agent.addImages(2)
+        let refused = await H.eventually(20) { agent.syncStatus()?.refused == true }
+        #expect(refused, "the agent did not report the refusal")
+        let status = try #require(agent.syncStatus())
+        #expect(status.lastError?.contains("revoked") == true)
+        #expect(await H.eventually(10) { agent.doneCount() == 5 }, "local captioning stopped after revocation")
+        #expect(status.outboxBacklog == 2 || agent.syncStatus()?.outboxBacklog == 2)
+        #expect(try await coordinator.results(deviceID: deviceID).count == 3)
+        // Refused means a long wait, not a hot retry loop: the state holds over a few poll intervals.
+        try await Task.sleep(for: .seconds(2))
+        #expect(agent.syncStatus()?.refused == true)
+        #expect(try await coordinator.devices().first?.revoked == true)
+    }
+
+    /// A damaged identity file stops sync (it never re-enrolls behind the operator's back) but
+    /// not the agent: captioning goes on and the status names the file.
+    @Test func damagedIdentityStopsSyncNotTheAgent() async throws {
+        let root = try H.temporaryDirectory("damaged")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        let sync = agent.state.appendingPathComponent("sync")
+        try FileManager.default.createDirectory(at: sync, withIntermediateDirectories: true)
+        try Data("{\"device_id\": ".utf8).write(to: sync.appendingPathComponent("identity.json"))
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(3)
+        #expect(await H.eventually(20) { agent.doneCount() == 3 }, "captioning stopped")
+        let status = try #require(agent.syncStatus())
+        #expect(status.refused && status.deviceID == nil)
+        #expect(status.lastError?.contains("identity.json") == true)
+        #expect(try await coordinator.devices().isEmpty)
+    }
+}

@@ -1,0 +1,263 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Agent
+import FleetProtocol
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import JobQueue
+
+/// Real processes for the sync integration tests: the `edgevlm-coordinator serve` binary (TLS,
+/// SQLite, loopback) and the agent test host (the real Agent services, deterministic engine).
+enum SyncProcessHarness {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct MissingBinary: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A built product next to the test bundle or in `.build/debug`.
+    static func binary(_ name: String) throws -> URL {
+        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+            .map { $0.appendingPathComponent(name) }
+            + [repoRoot.appendingPathComponent(".build/debug/\(name)")]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw MissingBinary(description: "\(name) is not built; run `swift build --build-tests` (looked in \(candidates.map(\.path)))")
+        }
+        return found
+    }
+
+    static func temporaryDirectory(_ label: String) throws -> URL {
+        let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("evs-\(label)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// `edgevlm-coordinator serve` on 127.0.0.1 with TLS (or `--insecure-plaintext`);
+    /// restartable on the same gRPC port.
+    final class Coordinator: @unchecked Sendable {
+        // @unchecked: used from one test task at a time.
+        let state: URL
+        let plaintext: Bool
+        private(set) var process: Process?
+        private(set) var grpcPort = 0
+        private(set) var adminToken = ""
+
+        init(state: URL, plaintext: Bool = false) {
+            self.state = state
+            self.plaintext = plaintext
+        }
+
+        var caPath: String { state.appendingPathComponent("tls/ca.pem").path }
+
+        /// Starts (or restarts on the port it had) and waits for its announce line.
+        func start() throws {
+            let process = Process()
+            process.executableURL = try SyncProcessHarness.binary("edgevlm-coordinator")
+            process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "\(grpcPort)",
+                                 "--http-host", "127.0.0.1", "--http-port", "0", "--poll-interval", "1"]
+                + (plaintext ? ["--insecure-plaintext"] : [])
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            var line = Data()
+            let handle = output.fileHandleForReading
+            while !line.contains(UInt8(ascii: "\n")) {
+                let byte = handle.readData(ofLength: 1)
+                if byte.isEmpty { throw MissingBinary(description: "coordinator exited before listening") }
+                line.append(byte)
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let field = text.split(separator: " ").first(where: { $0.hasPrefix("grpc=") }), let port = Int(field.dropFirst(5)),
+                  text.contains(plaintext ? " plaintext " : " tls ") else {
+                throw MissingBinary(description: "unexpected announce line: \(text)")
+            }
+            grpcPort = port
+            self.process = process
+            adminToken = try String(contentsOf: state.appendingPathComponent("admin.token"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// SIGTERM and wait (graceful shutdown).
+        func stop() {
+            guard let process else { return }
+            process.terminate()
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        /// Runs `body` with an operator client over TLS trusting the coordinator's CA.
+        func withOperator<T: Sendable>(_ body: (FleetOperatorService.Client<HTTP2ClientTransport.Posix>, Metadata) async throws -> T)
+            async throws -> T {
+            let security: HTTP2ClientTransport.Posix.TransportSecurity
+            if plaintext {
+                security = .plaintext
+            } else {
+                let ca = try String(contentsOfFile: caPath, encoding: .utf8)
+                security = .tls { $0.trustRoots = .certificates([.bytes(Array(ca.utf8), format: .pem)]) }
+            }
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: grpcPort),
+                                                           transportSecurity: security)
+            let metadata = FleetAuthorization.metadata(bearer: adminToken)
+            return try await withGRPCClient(transport: transport) { client in
+                try await body(FleetOperatorService.Client(wrapping: client), metadata)
+            }
+        }
+
+        func enrollmentToken() async throws -> String {
+            try await withOperator { client, metadata in
+                var request = Edgevlm_Fleet_V1_CreateEnrollmentTokenRequest()
+                request.maxUses = 1
+                request.tags = ["sync-test"]
+                return try await client.createEnrollmentToken(request, metadata: metadata).token
+            }
+        }
+
+        /// Every stored result of `deviceID`.
+        func results(deviceID: String) async throws -> [Edgevlm_Fleet_V1_StoredResult] {
+            try await withOperator { client, metadata in
+                var query = Edgevlm_Fleet_V1_QueryResultsRequest()
+                query.deviceID = deviceID
+                query.limit = 10_000
+                return try await client.queryResults(query, metadata: metadata).results
+            }
+        }
+
+        func devices() async throws -> [Edgevlm_Fleet_V1_Device] {
+            try await withOperator { client, metadata in
+                var request = Edgevlm_Fleet_V1_ListDevicesRequest()
+                request.limit = 100
+                return try await client.listDevices(request, metadata: metadata).devices
+            }
+        }
+
+        func revoke(deviceID: String) async throws {
+            try await withOperator { client, metadata in
+                var request = Edgevlm_Fleet_V1_RevokeDeviceRequest()
+                request.deviceID = deviceID
+                request.reason = "sync integration test"
+                _ = try await client.revokeDevice(request, metadata: metadata)
+            }
+        }
+    }
+
+    /// The agent test host with a sync-enabled configuration; images arrive through the inbox.
+    final class AgentProcess: @unchecked Sendable {
+        // @unchecked: used from one test task at a time.
+        let state: URL
+        private(set) var process: Process?
+        private var filesWritten = 0
+
+        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5) throws {
+            self.state = state
+            let toml = """
+                [state]
+                directory = "\(state.path)"
+                [queue]
+                lease_seconds = 5
+                [inbox]
+                stable_seconds = 0.05
+                [retention]
+                max_age_hours = 0
+                max_image_mib = 0
+                [api]
+                socket = "\(state.path)/agent.sock"
+                [sync]
+                enabled = true
+                coordinator = "127.0.0.1:\(coordinator.grpcPort)"
+                enrollment_token = "\(token)"
+                \(coordinator.plaintext ? "insecure_plaintext = true" : "ca_file = \"\(coordinator.caPath)\"")
+                hardware_id = "hw-\(UUID().uuidString)"
+                batch_size = \(batchSize)
+                poll_interval_seconds = 1
+                min_upload_interval_seconds = 0.1
+                backoff_base_seconds = 0.1
+                backoff_max_seconds = 0.5
+                refused_retry_seconds = 3600
+                request_timeout_seconds = 5
+                """
+            try FileManager.default.createDirectory(at: state.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+            try Data(toml.utf8).write(to: configURL)
+        }
+
+        var configURL: URL { state.appendingPathComponent("agent.toml") }
+        var client: LocalAPIClient { LocalAPIClient(socketPath: state.path + "/agent.sock") }
+
+        func start() throws {
+            let process = Process()
+            process.executableURL = try SyncProcessHarness.binary("edgevlm-agent-testhost")
+            process.arguments = [configURL.path, "10"]
+            let log = state.appendingPathComponent("agent.log")
+            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: log)
+            handle.seekToEndOfFile()
+            process.standardError = handle
+            process.standardOutput = handle
+            try process.run()
+            self.process = process
+        }
+
+        func kill9() {
+            guard let process else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        func stop() {
+            guard let process else { return }
+            process.terminate()
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        /// Drops `count` distinct JPEG-looking files into the inbox (rename: atomic arrival).
+        func addImages(_ count: Int) throws {
+            for _ in 0..<count {
+                filesWritten += 1
+                var bytes: [UInt8] = [0xff, 0xd8, 0xff, 0xe0]
+                bytes += Array("image \(filesWritten) \(UUID().uuidString)".utf8)
+                let part = state.appendingPathComponent("inbox/.img-\(filesWritten).part")
+                try Data(bytes).write(to: part)
+                try FileManager.default.moveItem(at: part, to: state.appendingPathComponent("inbox/img-\(filesWritten).jpg"))
+            }
+        }
+
+        /// `GET /v1/sync`, or nil while the API is not up.
+        func syncStatus() -> SyncStatus? {
+            guard let response = try? client.request("GET", "/v1/sync"), response.status == 200 else { return nil }
+            return try? JSONDecoder().decode(SyncStatus.self, from: response.body)
+        }
+
+        /// Jobs in state done, from the API (nil while it is not up).
+        func doneCount() -> Int? {
+            guard let response = try? client.request("GET", "/v1/jobs?state=done&limit=1000"), response.status == 200,
+                  let array = try? JSONSerialization.jsonObject(with: response.body) as? [Any] else { return nil }
+            return array.count
+        }
+
+        /// (job id, caption) of every done job, read from the queue database (agent stopped).
+        func localResults() throws -> [String: String] {
+            let queue = try JobQueue(path: state.path + "/queue.sqlite")
+            defer { queue.close() }
+            var results: [String: String] = [:]
+            for job in try queue.jobs(state: .done, limit: 100_000) {
+                if let record = try queue.result(jobID: job.id) { results[String(job.id)] = record.result.text }
+            }
+            return results
+        }
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+    static func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+}
