@@ -1,27 +1,56 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: the device agent (durable SQLite queue, inbox source,
-# local API on a Unix socket) captions freshly generated kiosk scenes with the bundled demo
-# model (models/demo), in a temporary state directory; then it stops the agent cleanly.
+# The main job on embedded defaults: a fleet coordinator (SQLite, TLS on loopback) and one
+# device agent (durable SQLite queue, inbox source, local API on a Unix socket, sync to the
+# coordinator) in a temporary state directory. The agent enrolls with a token made by the
+# operator command, captions freshly generated kiosk scenes with the bundled demo model
+# (models/demo), and uploads the results; the demo prints each caption as the agent stored it
+# and as the coordinator received it, then stops both cleanly.
 #
 #   scripts/demo.sh            # 4 scenes
 #   DEMO_SCENES=10 scripts/demo.sh
-#   DEMO_KEEP=1 scripts/demo.sh   # keep the agent running afterwards (Ctrl-C stops it)
-#
-# Not yet in the demo: syncing the results to a coordinator (the agent's sync client is not
-# written yet; `edgevlm-coordinator serve` runs on its own, see README).
+#   DEMO_KEEP=1 scripts/demo.sh   # keep both running afterwards (Ctrl-C stops them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SCENES=${DEMO_SCENES:-4}
 
 scripts/setup.sh
-echo "== building edgevlm (release)"
+echo "== building edgevlm and edgevlm-coordinator (release)"
 swift build -c release --product edgevlm 2>&1 | tail -n 1
+swift build -c release --product edgevlm-coordinator 2>&1 | tail -n 1
 BIN="$(swift build -c release --show-bin-path)/edgevlm"
+COORD="$(swift build -c release --show-bin-path)/edgevlm-coordinator"
 PY=.venv/bin/python
 
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/edgevlm-demo.XXXXXX")
 mkdir -p "$STATE/staging"
+
+echo "== starting the coordinator (SQLite and TLS material in $STATE/coordinator)"
+"$COORD" serve --state-dir "$STATE/coordinator" --grpc-host 127.0.0.1 --grpc-port 0 \
+    --http-host 127.0.0.1 --http-port 0 --poll-interval 5 > "$STATE/coordinator.out" 2> "$STATE/coordinator.log" &
+COORDINATOR=$!
+AGENT=""
+stop_all() {
+  if [[ -n "$AGENT" ]] && kill -0 "$AGENT" 2>/dev/null; then
+    kill -TERM "$AGENT" && wait "$AGENT" || true
+    echo "== agent stopped (log: $STATE/agent.log)"
+  fi
+  if kill -0 "$COORDINATOR" 2>/dev/null; then
+    kill -TERM "$COORDINATOR" && wait "$COORDINATOR" || true
+    echo "== coordinator stopped (log: $STATE/coordinator.log)"
+  fi
+}
+trap stop_all EXIT
+for _ in $(seq 1 300); do
+  grep -q "listening" "$STATE/coordinator.out" 2>/dev/null && break
+  kill -0 "$COORDINATOR" 2>/dev/null || { cat "$STATE/coordinator.log" >&2; echo "demo: the coordinator exited" >&2; exit 1; }
+  sleep 0.2
+done
+GRPC_PORT=$(sed -n 's/.*grpc=\([0-9]*\).*/\1/p' "$STATE/coordinator.out")
+[[ -n "$GRPC_PORT" ]] || { echo "demo: the coordinator did not announce its port" >&2; exit 1; }
+OPS=(--state-dir "$STATE/coordinator" --grpc-port "$GRPC_PORT")
+"$COORD" enrollment-token "${OPS[@]}" --max-uses 1 --tag demo > "$STATE/enrollment.token"
+echo "   listening on 127.0.0.1:$GRPC_PORT; enrollment token made for one device (tag demo)"
 cat > "$STATE/agent.toml" <<EOF
 [model]
 llm = "$ROOT/models/demo/edgevlm-demo-F16.gguf"
@@ -43,18 +72,20 @@ failed_directory = "$STATE/failed"
 enabled = true
 socket = "$STATE/agent.sock"
 mode = "0600"
+
+[sync]
+enabled = true
+coordinator = "127.0.0.1:$GRPC_PORT"
+enrollment_token_file = "$STATE/enrollment.token"
+hardware_id = "demo-kiosk-1"
+device_name = "demo kiosk"
+ca_file = "$STATE/coordinator/tls/ca.pem"
+min_upload_interval_seconds = 1.0
 EOF
 
 echo "== starting the agent (state in $STATE)"
 "$BIN" agent --config "$STATE/agent.toml" --log-level notice 2> "$STATE/agent.log" &
 AGENT=$!
-stop_agent() {
-  if kill -0 "$AGENT" 2>/dev/null; then
-    kill -TERM "$AGENT" && wait "$AGENT" || true
-    echo "== agent stopped (log: $STATE/agent.log)"
-  fi
-}
-trap stop_agent EXIT
 
 for _ in $(seq 1 300); do
   [[ -S "$STATE/agent.sock" ]] && break
@@ -102,9 +133,30 @@ for job in sorted(json.load(open(os.path.join(state, "done.json"))), key=lambda 
     print(f"   caption: {result.get('text', '').strip()}")
     print(f"   truth:   {scene.get('truth', '?')}")
 EOF
-echo "(The demo model is still under-trained: see models/demo/README.md for its measured accuracy.)"
+
+echo "== waiting for the coordinator to receive them"
+for _ in $(seq 1 120); do
+  received=$("$COORD" results "${OPS[@]}" 2>/dev/null | grep -c . || true)
+  [[ "$received" -ge "$SCENES" ]] && break
+  sleep 0.5
+done
+"$COORD" results "${OPS[@]}" > "$STATE/coordinator-results.jsonl"
+"$COORD" devices "${OPS[@]}" > "$STATE/coordinator-devices.jsonl"
+"$PY" - "$STATE" <<'EOF'
+import json, os, sys
+state = sys.argv[1]
+devices = [json.loads(l) for l in open(os.path.join(state, "coordinator-devices.jsonl")) if l.strip()]
+results = [json.loads(l) for l in open(os.path.join(state, "coordinator-results.jsonl")) if l.strip()]
+for d in devices:
+    print(f"coordinator: device {d.get('deviceId')} ({d.get('name', '')}, tags {d.get('tags', [])})")
+print(f"coordinator: {len(results)} result(s) received")
+for r in results:
+    body = r.get("result", {})
+    print(f"   seq {body.get('seq')}: {body.get('text', '').strip()}")
+EOF
+echo "(How accurate the demo model is: models/demo/README.md.)"
 
 if [[ "${DEMO_KEEP:-0}" == "1" ]]; then
-  echo "== the agent keeps running; socket $STATE/agent.sock; Ctrl-C stops it"
+  echo "== the agent and the coordinator keep running; socket $STATE/agent.sock; Ctrl-C stops them"
   wait "$AGENT"
 fi
