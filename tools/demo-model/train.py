@@ -1,8 +1,11 @@
 """Train the demo MiniCPM-V model on synthetic kiosk scenes (CPU, float32, deterministic seed).
 
-    .venv/bin/python tools/demo-model/train.py --out build/demo --steps 800
+    .venv/bin/python tools/demo-model/train.py --out build/demo --steps 4000 \
+        --overview-only-steps 600 --lm-to-vision-after 300 --aux-weight 1.0 --var-weight 1.0
 
-Writes OUT/model.pt (state dict + config), OUT/tokenizer.json and OUT/train-log.txt.
+(the exact commands of the committed model are in models/demo/README.md). Writes OUT/model.pt
+(state dict + config), OUT/tokenizer.json, OUT/train-log.txt, and every --save-every steps
+OUT/ckpt.pt (resumable with --resume) and OUT/ckpt-STEP.pt (exportable).
 Training scenes use seeds [seed*10^6, ...); evaluate.py uses a disjoint range.
 """
 from __future__ import annotations
