@@ -173,9 +173,17 @@ def image_prefix(v: Vocab, grid, q: int) -> list[int]:
     return ids
 
 
-def question_ids(v: Vocab, question: str) -> list[int]:
-    """The rest of the prompt after the image block, up to the assistant header."""
-    return v.encode(question + "<|im_end|>\n<|im_start|>assistant\n")
+# Text between the image block and the question. EdgeVLM's default (`--compat reference`, the
+# official processor, also what the agent sends) puts a newline there; llama-mtmd-cli puts
+# nothing. Training mixes both so that either front end gets the trained distribution.
+SEP_REFERENCE = "\n"
+SEP_LLAMA_CPP = ""
+
+
+def question_ids(v: Vocab, question: str, sep: str = SEP_REFERENCE) -> list[int]:
+    """The rest of the prompt after the image block (`sep`, the question), up to the assistant
+    header. Tokenized as one string, as the runtimes do with the text after the image marker."""
+    return v.encode(sep + question + "<|im_end|>\n<|im_start|>assistant\n")
 
 
 def prompt_text(question: str) -> str:
@@ -244,7 +252,10 @@ class Resampler(nn.Module):
         self.proj = nn.Parameter(torch.randn(D, D) * D ** -0.5)  # right-multiplied: out = x @ proj
         self.heads = D // 128
 
-    def forward(self, x, pos, mask):  # x [B,N,Wv], pos [B,N,D], mask [B,1,1,N]
+    def forward(self, x, pos, mask, return_attn: bool = False):
+        """x [B,N,Wv], pos [B,N,D], mask [B,1,1,N] -> [B,Q,D]; with `return_attn` also the
+        attention weights [B,heads,Q,N] (explicit softmax, same math; used by training's
+        attention supervision)."""
         B, N, _ = x.shape
         D = self.proj.shape[0]
         kv = self.ln_kv(self.kv(x))
@@ -252,9 +263,15 @@ class Resampler(nn.Module):
         Q = self.q(qry).view(B, -1, self.heads, 128).transpose(1, 2)
         K = self.k(kv + pos).view(B, N, self.heads, 128).transpose(1, 2)
         V = self.v(kv).view(B, N, self.heads, 128).transpose(1, 2)
-        a = F.scaled_dot_product_attention(Q, K, V, attn_mask=mask, scale=1.0 / math.sqrt(128))
+        if return_attn:
+            scores = (Q @ K.transpose(-1, -2)) / math.sqrt(128)
+            w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+            a = w @ V
+        else:
+            a = F.scaled_dot_product_attention(Q, K, V, attn_mask=mask, scale=1.0 / math.sqrt(128))
         o = self.o(a.transpose(1, 2).reshape(B, -1, D))
-        return self.ln_post(o) @ self.proj
+        out = self.ln_post(o) @ self.proj
+        return (out, w) if return_attn else out
 
 
 class RMSNorm(nn.Module):
@@ -336,8 +353,9 @@ class DemoVLM(nn.Module):
         self.blocks = nn.ModuleList(LlmBlock(c) for _ in range(c.n_layers))
         self.norm = RMSNorm(c.d_model, c.eps)
 
-    def encode_crops(self, crops) -> torch.Tensor:
-        """crops: list of (patches [n,588] np, h, w) -> [len(crops), Q, D]."""
+    def encode_crops(self, crops, return_attn: bool = False):
+        """crops: list of (patches [n,588] np, h, w) -> [len(crops), Q, D] (with `return_attn`,
+        also the resampler's attention weights [len(crops), heads, Q, N_max])."""
         N = max(p.shape[0] for p, _, _ in crops)
         B = len(crops)
         x = torch.zeros(B, N, 3 * 14 * 14)
@@ -354,7 +372,7 @@ class DemoVLM(nn.Module):
         for blk in self.vit:
             h = blk(h, mask)
         h = self.post_ln(h)
-        return self.resampler(h, pos, mask)
+        return self.resampler(h, pos, mask, return_attn)
 
     def embed_ids(self, ids: torch.Tensor, vis: torch.Tensor | None) -> torch.Tensor:
         """ids [B,T] with -1-k meaning row k of vis [K,D] (image embeddings)."""

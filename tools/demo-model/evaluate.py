@@ -41,8 +41,9 @@ EVAL_SEED_BASE = 7_000_000
 class PythonRunner:
     """The PyTorch model with weights and tokenizer read back from the GGUF pair."""
 
-    def __init__(self, model_path: str, mmproj_path: str):
+    def __init__(self, model_path: str, mmproj_path: str, sep: str):
         import torch
+        self.sep = sep
         import gguf_load
         torch.set_num_threads(1)
         self.torch = torch
@@ -56,7 +57,7 @@ class PythonRunner:
             prep = dm.preprocess(image, cfg)
             vis = self.model.encode_crops(prep.crops).reshape(-1, cfg.d_model)
             prefix = dm.image_prefix(v, prep.grid, cfg.queries)
-            segs = [dm.question_ids(v, q) for q in questions]
+            segs = [dm.question_ids(v, q, self.sep) for q in questions]
             ids, pos, seg, order = dm.pack(prefix, segs)
             cache = {}
             t = lambda x: torch.tensor([x])  # noqa: E731
@@ -141,10 +142,15 @@ def main():
     ap.add_argument("--json", help="write all answers here")
     ap.add_argument("--compare", help="answers JSON of another run: report agreement")
     ap.add_argument("--min-accuracy", type=float)
+    ap.add_argument("--layout", choices=["reference", "llamacpp"], default="reference",
+                    help="python runner: text between image block and question as EdgeVLM's default "
+                         "(reference: a newline) or llama-mtmd-cli (nothing) sends it")
     args = ap.parse_args()
 
     if args.runner == "python":
-        runner = PythonRunner(args.model, args.mmproj)
+        import demomodel as dm
+        runner = PythonRunner(args.model, args.mmproj,
+                              dm.SEP_REFERENCE if args.layout == "reference" else dm.SEP_LLAMA_CPP)
     else:
         if not args.binary:
             ap.error("--binary is required for --runner llama/edgevlm")

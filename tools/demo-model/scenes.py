@@ -65,6 +65,8 @@ class SceneObject:
     colour: str
     size: str
     cell: int  # 0..8 row-major
+    # Bounding box (x0, y0, x1, y1) as fractions of the image size; training-only supervision.
+    box: tuple[float, float, float, float] | None = field(default=None, compare=False, repr=False)
 
     def phrase(self) -> str:
         return f"{self.size} {self.colour} {self.shape} {POSITIONS[self.cell]}"
@@ -78,6 +80,8 @@ class Scene:
     objects: list[SceneObject]
     sign: str | None
     image: Image.Image = field(repr=False)
+    # The sign's box (x0, y0, x1, y1) as fractions of the image size, when there is a sign.
+    sign_box: tuple[float, float, float, float] | None = field(default=None, repr=False)
 
     def questions(self) -> list[tuple[str, str, str, str | None]]:
         """(kind, question, canonical answer, shape the question is about)."""
@@ -194,9 +198,12 @@ def make_scene(seed: int) -> Scene:
         col, row = cell % 3, cell // 3
         jx = (cw / 2 - r) * rng.uniform(-0.5, 0.5)
         jy = (ch / 2 - r) * rng.uniform(-0.5, 0.5)
-        _draw_shape(draw, kind, (col + 0.5) * cw + jx, (row + 0.5) * ch + jy, r, COLOURS[colour])
-        objects.append(SceneObject(kind, colour, size, cell))
-    sign = None
+        cx, cy = (col + 0.5) * cw + jx, (row + 0.5) * ch + jy
+        _draw_shape(draw, kind, cx, cy, r, COLOURS[colour])
+        e = 1.05 * r
+        objects.append(SceneObject(kind, colour, size, cell,
+                                   ((cx - e) / w, (cy - e) / h, (cx + e) / w, (cy + e) / h)))
+    sign, sign_box = None, None
     if has_sign:
         sign = rng.choice(WORDS)
         cell = cells[-1]
@@ -212,7 +219,8 @@ def make_scene(seed: int) -> Scene:
         y0 = row * ch + rng.uniform(0.1, 0.9) * max(ch - bh, 1)
         draw.rectangle([x0, y0, x0 + bw, y0 + bh], fill=(250, 250, 245), outline=(40, 40, 40))
         draw.text((x0 + pad - l, y0 + pad - t), sign, font=font, fill=(10, 10, 10))
-    return Scene(seed, w, h, objects, sign, img)
+        sign_box = (x0 / w, y0 / h, (x0 + bw) / w, (y0 + bh) / h)
+    return Scene(seed, w, h, objects, sign, img, sign_box)
 
 
 # ---------------------------------------------------------------------------------------------

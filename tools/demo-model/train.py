@@ -1,8 +1,11 @@
 """Train the demo MiniCPM-V model on synthetic kiosk scenes (CPU, float32, deterministic seed).
 
-    .venv/bin/python tools/demo-model/train.py --out build/demo --steps 800
+    .venv/bin/python tools/demo-model/train.py --out build/demo --steps 4000 \
+        --overview-only-steps 600 --lm-to-vision-after 300 --aux-weight 1.0 --var-weight 1.0
 
-Writes OUT/model.pt (state dict + config), OUT/tokenizer.json and OUT/train-log.txt.
+(the exact commands of the committed model are in models/demo/README.md). Writes OUT/model.pt
+(state dict + config), OUT/tokenizer.json, OUT/train-log.txt, and every --save-every steps
+OUT/ckpt.pt (resumable with --resume) and OUT/ckpt-STEP.pt (exportable).
 Training scenes use seeds [seed*10^6, ...); evaluate.py uses a disjoint range.
 """
 from __future__ import annotations
@@ -22,20 +25,32 @@ import demomodel as dm
 import scenes
 
 
-def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab):
-    """One image, all its questions packed behind one shared image prefix."""
+def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: float,
+                 overview_only: bool = False):
+    """One image, all its questions packed behind one shared image prefix.
+
+    Each question is preceded by EdgeVLM's reference separator (a newline) with probability
+    `sep_newline_prob`, else by nothing (llama-mtmd-cli's layout). `overview_only` (curriculum)
+    drops the slices and the sign question, which needs them."""
     sc = scenes.make_scene(seed)
     prep = dm.preprocess(sc.image, cfg)
+    if overview_only:
+        prep = dm.Prepared(prep.crops[:1], None)
     prefix = dm.image_prefix(vocab, prep.grid, cfg.queries)
+    rng = random.Random(seed * 7919 + 17)
     segs, answer_starts = [], []
     for kind, q, a, _ in sc.questions():
-        qi = dm.question_ids(vocab, q)
+        if overview_only and kind == "sign":
+            continue
+        sep = dm.SEP_REFERENCE if rng.random() < sep_newline_prob else dm.SEP_LLAMA_CPP
+        qi = dm.question_ids(vocab, q, sep)
         segs.append(qi + vocab.encode(a) + [vocab.id["<|im_end|>"]])
         answer_starts.append(len(qi))
-    return prep, prefix, segs, answer_starts, aux_labels(sc)
+    return prep, prefix, segs, answer_starts, aux_labels(sc), attention_targets(sc, prep)
 
 
 N_CLS = (len(scenes.SHAPES) + 1, len(scenes.COLOURS) + 1, len(scenes.SIZES) + 1)
+CELL_QUERIES = 9  # resampler query k < 9 is trained to look at 3x3 cell k of every crop
 
 
 def aux_labels(sc):
@@ -48,41 +63,116 @@ def aux_labels(sc):
     return cells, len(sc.objects), sign
 
 
+SIGN_QUERY = 9    # resampler query 9 is trained to look at the sign wherever a crop shows it
+
+
+def _patch_boxes(h: int, w: int, region) -> np.ndarray:
+    """[h*w, 4] boxes (x0, y0, x1, y1), as image fractions, of the patches of an h x w crop that
+    shows `region` of the image (the overview shows all of it, slice (c, r) of a cols x rows grid
+    its cell: the reference slicing resizes the whole image, then cuts equal slices)."""
+    rx0, ry0, rx1, ry1 = region
+    xs = rx0 + (rx1 - rx0) * np.arange(w + 1) / w
+    ys = ry0 + (ry1 - ry0) * np.arange(h + 1) / h
+    X0, Y0 = np.meshgrid(xs[:-1], ys[:-1])
+    X1, Y1 = np.meshgrid(xs[1:], ys[1:])
+    return np.stack([X0, Y0, X1, Y1], -1).reshape(-1, 4)
+
+
+def _overlaps(boxes: np.ndarray, b) -> np.ndarray:
+    return (boxes[:, 0] < b[2]) & (boxes[:, 2] > b[0]) & (boxes[:, 1] < b[3]) & (boxes[:, 3] > b[1])
+
+
+def attention_targets(sc, prep) -> list[np.ndarray]:
+    """Per crop, a [10, h*w] bool mask of where resampler query k should look (empty row = no
+    target): query k < 9 at the object of cell k in the overview, else at cell k of the crop (any
+    patch of it); query 9 at the sign in every crop that shows it."""
+    cols, rows = prep.grid if prep.grid is not None else (1, 1)
+    by_cell = {o.cell: o for o in sc.objects}
+    out = []
+    for c, (_, h, w) in enumerate(prep.crops):
+        if c == 0:
+            region = (0.0, 0.0, 1.0, 1.0)
+        else:
+            s = c - 1
+            region = (s % cols / cols, s // cols / rows, (s % cols + 1) / cols, (s // cols + 1) / rows)
+        boxes = _patch_boxes(h, w, region)
+        r_idx = np.minimum((3 * (2 * np.arange(h) + 1)) // (2 * h), 2)
+        c_idx = np.minimum((3 * (2 * np.arange(w) + 1)) // (2 * w), 2)
+        cell = (r_idx[:, None] * 3 + c_idx[None, :]).reshape(-1)
+        m = np.zeros((SIGN_QUERY + 1, h * w), dtype=bool)
+        for k in range(CELL_QUERIES):
+            m[k] = cell == k
+            if c == 0 and k in by_cell and by_cell[k].box is not None:
+                obj = _overlaps(boxes, by_cell[k].box)
+                if obj.any():
+                    m[k] = obj
+        if sc.sign_box is not None:
+            m[SIGN_QUERY] = _overlaps(boxes, sc.sign_box)
+        out.append(m)
+    return out
+
+
+def target_masks(examples, n_max: int) -> torch.Tensor:
+    """[crops, 10, n_max] bool, crops in collate order."""
+    ms = [m for e in examples for m in e[5]]
+    out = torch.zeros(len(ms), SIGN_QUERY + 1, n_max, dtype=torch.bool)
+    for i, m in enumerate(ms):
+        out[i, :, :m.shape[1]] = torch.from_numpy(m)
+    return out
+
+
+def attention_loss(attn: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Spatial attention supervision: -log of the attention mass resampler query k puts inside
+    its target (any distribution within the target is free)."""
+    q = masks.shape[1]
+    mass = (attn[:, 0, :q, :] * masks).sum(-1)                   # [crops, q]
+    valid = masks.any(-1)
+    return -(mass.clamp_min(1e-6).log() * valid).sum() / valid.sum().clamp_min(1)
+
+
 class AuxHeads(torch.nn.Module):
     """Training-only probes on the resampler output (not exported): they give the vision tower
     and resampler a direct gradient for the scene attributes, which the tiny LLM alone takes
-    thousands of images to provide. Overview tokens -> per-cell attributes and count; mean of
-    all crops' tokens -> sign word."""
+    thousands of images to provide.
+
+    * cell probe, shared by the 9 cell queries: overview query k -> (shape, colour, size) of
+      cell k, so every query encodes its cell in one format the LLM can read;
+    * count from the 9 cell queries of the overview;
+    * sign word: max over every token of every crop of a per-token linear score (the word is in
+      one place of one slice)."""
 
     def __init__(self, cfg: dm.Config):
         super().__init__()
-        flat = cfg.queries * cfg.d_model
-        self.cells = torch.nn.Linear(flat, 9 * sum(N_CLS))
-        self.count = torch.nn.Linear(flat, 4)
-        self.sign = torch.nn.Linear(cfg.d_model, len(scenes.WORDS) + 1)
+        D = cfg.d_model
+        self.cell = torch.nn.Linear(D, sum(N_CLS))
+        self.count = torch.nn.Linear(CELL_QUERIES * D, 4)
+        self.sign = torch.nn.Linear(D, len(scenes.WORDS) + 1)
 
-    def loss(self, vis_crops, crop_counts, labels):
+    def losses(self, vis_crops, crop_counts, labels):
         ov_idx, at = [], 0
         for n in crop_counts:
             ov_idx.append(at)
             at += n
-        ov = vis_crops[ov_idx].flatten(1)                        # [B, Q*D]
-        cell_logits = self.cells(ov).view(len(ov_idx), 9, sum(N_CLS))
+        ov = vis_crops[ov_idx, :CELL_QUERIES]                    # [B, 9, D]
+        cell_logits = self.cell(ov)                              # [B, 9, sum(N_CLS)]
         cells = torch.tensor([c for c, _, _ in labels])          # [B, 9, 3]
-        loss, off = 0.0, 0
+        cell_loss, off = 0.0, 0
         for k, n in enumerate(N_CLS):
-            loss = loss + F.cross_entropy(cell_logits[..., off:off + n].reshape(-1, n),
-                                          cells[..., k].reshape(-1))
+            cell_loss = cell_loss + F.cross_entropy(cell_logits[..., off:off + n].reshape(-1, n),
+                                                    cells[..., k].reshape(-1))
             off += n
-        loss = loss + F.cross_entropy(self.count(ov), torch.tensor([c for _, c, _ in labels]))
-        pooled = torch.stack([vis_crops[s:s + n].mean(dim=(0, 1))
+        count_loss = F.cross_entropy(self.count(ov.flatten(1)),
+                                     torch.tensor([c for _, c, _ in labels]))
+        scores = self.sign(vis_crops[:, SIGN_QUERY])             # [crops, words+1]
+        pooled = torch.stack([scores[s:s + n].max(0).values
                               for s, n in zip(ov_idx, crop_counts)])
-        return loss + F.cross_entropy(self.sign(pooled), torch.tensor([w for _, _, w in labels]))
+        sign_loss = F.cross_entropy(pooled, torch.tensor([w for _, _, w in labels]))
+        return cell_loss, count_loss, sign_loss
 
 
 def collate(examples, cfg: dm.Config, pad_id: int):
     crops, rows = [], []
-    for prep, prefix, segs, starts, _ in examples:
+    for prep, prefix, segs, starts, *_ in examples:
         off = len(crops) * cfg.queries
         prefix = [t - off if t < 0 else t for t in prefix]
         ids, pos, seg, order = dm.pack(prefix, segs)
@@ -115,13 +205,31 @@ def main():
     ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--batch", type=int, default=8, help="images per step")
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--vision-lr-mult", type=float, default=1.0,
+                    help="learning-rate factor for the vision tower and resampler")
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--aux-weight", type=float, default=0.3)
+    ap.add_argument("--aux-weight", type=float, default=0.3, help="weight of the attribute probes")
+    ap.add_argument("--attn-weight", type=float, default=1.0,
+                    help="weight of the resampler spatial-attention supervision")
+    ap.add_argument("--var-weight", type=float, default=1.0,
+                    help="weight of the anti-collapse term: each resampler output feature must vary "
+                         "across the crops of a step (std >= 1, VICReg-style hinge)")
+    ap.add_argument("--lm-to-vision-after", type=int, default=0,
+                    help="the LM loss reaches the vision tower and resampler only from this step on "
+                         "(before: probes, attention and variance terms only; keeps the LM from "
+                         "collapsing the image tokens to constants while they carry no information)")
+    ap.add_argument("--overview-only-steps", type=int, default=0,
+                    help="curriculum: the first N steps see the overview only (no slices, no sign)")
+    ap.add_argument("--sep-newline-prob", type=float, default=0.75,
+                    help="share of questions laid out as EdgeVLM's default (newline after the "
+                         "image block); the rest as llama-mtmd-cli (nothing)")
     ap.add_argument("--log-every", type=int, default=25)
-    ap.add_argument("--save-every", type=int, default=100,
-                    help="also write OUT/ckpt-STEP.pt (same schedule; for stopping early)")
+    ap.add_argument("--save-every", type=int, default=250,
+                    help="write OUT/ckpt.pt (model, probes, optimizer, step) for --resume and "
+                         "OUT/ckpt-STEP.pt (model only) for exporting early")
+    ap.add_argument("--resume", help="continue from an OUT/ckpt.pt of the same arguments")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -137,13 +245,18 @@ def main():
     cfg = dm.Config(vocab_size=tok.get_vocab_size())
     model = dm.DemoVLM(cfg)
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "pos" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "pos" not in n)]
     aux = AuxHeads(cfg)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                             {"params": no_decay, "weight_decay": 0.0},
-                             {"params": list(aux.parameters()), "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    vision_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
+    groups = {}
+    for n, p in model.named_parameters():
+        vision = n.startswith(vision_prefixes)
+        decay = p.dim() >= 2 and "pos" not in n and "query" not in n
+        groups.setdefault((vision, decay), []).append(p)
+    param_groups = [{"params": ps, "weight_decay": 0.01 if decay else 0.0,
+                     "lr_mult": args.vision_lr_mult if vision else 1.0}
+                    for (vision, decay), ps in sorted(groups.items())]
+    param_groups.append({"params": list(aux.parameters()), "weight_decay": 0.0, "lr_mult": 1.0})
+    opt = torch.optim.AdamW(param_groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
 
     def lr_at(step):
         if step < args.warmup:
@@ -151,47 +264,73 @@ def main():
         t = (step - args.warmup) / max(1, args.steps - args.warmup)
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
-    log = open(os.path.join(args.out, "train-log.txt"), "w")
+    start, wall_before = 0, 0.0
+    if args.resume:
+        ck = torch.load(args.resume, weights_only=False)
+        model.load_state_dict(ck["state"])
+        aux.load_state_dict(ck["aux"])
+        opt.load_state_dict(ck["opt"])
+        torch.set_rng_state(ck["torch_rng"])
+        start, wall_before = ck["steps_done"], ck["wall_seconds"]
+
+    log = open(os.path.join(args.out, "train-log.txt"), "a" if args.resume else "w")
     msg = (f"params {n_params} vocab {cfg.vocab_size} config {json.dumps(dm.config_dict(cfg))} "
-           f"args {vars(args)}")
+           f"args {vars(args)}" + (f" resumed at step {start}" if args.resume else ""))
     print(msg, flush=True)
     log.write(msg + "\n")
     base = args.seed * 1_000_000
-    t0 = time.time()
-    ema = None
-    for step in range(args.steps):
+    t0 = time.time() - wall_before
+    ema = {}
+
+    def save(path, step, full):
+        ck = {"config": dm.config_dict(cfg), "state": model.state_dict(), "args": vars(args),
+              "steps_done": step, "wall_seconds": time.time() - t0}
+        if full:
+            ck.update(aux=aux.state_dict(), opt=opt.state_dict(), torch_rng=torch.get_rng_state())
+        torch.save(ck, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    for step in range(start, args.steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        exs = [make_example(base + step * args.batch + i, cfg, vocab) for i in range(args.batch)]
+            g["lr"] = lr_at(step) * g["lr_mult"]
+        ov_only = step < args.overview_only_steps
+        exs = [make_example(base + step * args.batch + i, cfg, vocab, args.sep_newline_prob, ov_only)
+               for i in range(args.batch)]
         crops, ids, pos, seg, order, labels = collate(exs, cfg, vocab.id["<|endoftext|>"])
-        vis_crops = model.encode_crops(crops)
+        vis_crops, attn = model.encode_crops(crops, return_attn=True)
         vis = vis_crops.reshape(-1, cfg.d_model)
+        if step < args.lm_to_vision_after:
+            vis = vis.detach()
         logits = model.logits(ids, vis, pos, seg, order)
         lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                   ignore_index=-100)
-        aux_loss = aux.loss(vis_crops, [len(e[0].crops) for e in exs], [e[4] for e in exs])
-        loss = lm_loss + args.aux_weight * aux_loss
+        attn_loss = attention_loss(attn, target_masks(exs, attn.shape[-1]))
+        cell_loss, count_loss, sign_loss = aux.losses(vis_crops, [len(e[0].crops) for e in exs],
+                                                      [e[4] for e in exs])
+        var_loss = F.relu(1.0 - vis_crops.std(dim=0)).mean()   # per (query, feature) across crops
+        loss = (lm_loss + args.attn_weight * attn_loss + args.var_weight * var_loss
+                + args.aux_weight * (cell_loss + count_loss + (0 if ov_only else sign_loss)))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux.parameters()), 1.0)
         opt.step()
-        ema = lm_loss.item() if ema is None else 0.95 * ema + 0.05 * lm_loss.item()
+        for k, v in (("lm", lm_loss), ("attn", attn_loss), ("var", var_loss), ("cell", cell_loss),
+                     ("count", count_loss), ("sign", sign_loss)):
+            ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
         if step % args.log_every == 0 or step == args.steps - 1:
-            msg = (f"step {step} loss {loss.item():.4f} lm {lm_loss.item():.4f} "
-                   f"aux {aux_loss.item():.4f} ema {ema:.4f} lr {lr_at(step):.2e} "
-                   f"crops {len(crops)} T {ids.shape[1]} elapsed {time.time() - t0:.0f}s")
+            msg = (f"step {step} loss {loss.item():.4f} "
+                   + " ".join(f"{k} {v:.4f}" for k, v in ema.items())
+                   + f" lr {lr_at(step):.2e} crops {len(crops)} T {ids.shape[1]}"
+                   + f"{' ov' if ov_only else ''} elapsed {time.time() - t0:.0f}s")
             print(msg, flush=True)
             log.write(msg + "\n")
             log.flush()
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
-            torch.save({"config": dm.config_dict(cfg), "state": model.state_dict(),
-                        "args": vars(args), "steps_done": step + 1,
-                        "wall_seconds": time.time() - t0},
-                       os.path.join(args.out, f"ckpt-{step + 1}.pt"))
+            save(os.path.join(args.out, "ckpt.pt"), step + 1, True)
+            save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
     wall = time.time() - t0
-    torch.save({"config": dm.config_dict(cfg), "state": model.state_dict(), "steps_done": args.steps,
-                "args": vars(args), "wall_seconds": wall}, os.path.join(args.out, "model.pt"))
-    msg = f"done: {args.steps} steps in {wall:.0f}s"
+    save(os.path.join(args.out, "model.pt"), args.steps, False)
+    msg = f"done: {args.steps} steps in {wall:.0f}s (losses are EMAs, factor 0.95)"
     print(msg)
     log.write(msg + "\n")
 
