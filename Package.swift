@@ -108,7 +108,7 @@ if !runtimeOnly {
     ]
     targets += [
         .target(name: "Agent", dependencies: agentDependencies),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue", "FleetProtocol",
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "JobQueue", "FleetProtocol", "ReferenceDelegateBuilder",
                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                        .product(name: "NIOSSL", package: "swift-nio-ssl"),

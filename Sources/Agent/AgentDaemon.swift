@@ -73,7 +73,8 @@ public struct AgentDaemon: Sendable {
         let syncStatus = SyncStatusBoard(enabled: c.sync.enabled)
         if c.sync.enabled {
             services.append(SyncService(configuration: c, queue: queue, events: events, board: syncStatus,
-                                        agentVersion: agentVersion, activeModelDigest: engine.modelDigest, logger: logger))
+                                        agentVersion: agentVersion, activeModelDigest: engine.modelDigest,
+                                        backendHealth: { engine.backendHealth() }, logger: logger))
         }
         if c.api.enabled {
             try DurableFiles.makeDirectory((c.api.socket as NSString).deletingLastPathComponent)

@@ -46,4 +46,28 @@ public protocol CaptionEngine: Sendable {
     /// Throws `CaptionFailure.badInput` for images that do not decode (the job fails without
     /// retry) and `CaptionFailure.transient` (or any other error) for failures worth retrying.
     func caption(image: Data, prompt: String) async throws -> CaptionResult
+    /// Run-time health of each accelerator backend (empty when only the CPU runs): reported in
+    /// heartbeats, where a rising fallback count is a rollout health signal.
+    func backendHealth() -> [EngineBackendHealth]
+}
+
+extension CaptionEngine {
+    public func backendHealth() -> [EngineBackendHealth] { [] }
+}
+
+/// One accelerator backend's counters as the agent reports them.
+public struct EngineBackendHealth: Sendable, Codable, Equatable {
+    public var name: String
+    /// False while the backend is bypassed after repeated failures (its cool-down).
+    public var healthy: Bool
+    /// Ops the CPU computed instead (after a failure, or while bypassed) since the agent started.
+    public var fallbacks: Int
+    public var lastError: String
+
+    public init(name: String, healthy: Bool, fallbacks: Int, lastError: String) {
+        self.name = name
+        self.healthy = healthy
+        self.fallbacks = fallbacks
+        self.lastError = lastError
+    }
 }

@@ -40,6 +40,7 @@ public final class RuntimeCaptionEngine: CaptionEngine, @unchecked Sendable {
         } catch {
             throw CaptionFailure.badInput("\(error)")
         }
+        let fallbacksBefore = totalFallbacks()
         let result = try await BlockingWork.run {
             try model.caption(images: [decoded], prompt: prompt, options: options)
         }
@@ -47,7 +48,18 @@ public final class RuntimeCaptionEngine: CaptionEngine, @unchecked Sendable {
             text: result.text, tokens: result.tokens.count,
             timings: ["encode": result.encodeSeconds.reduce(0, +), "prefill": result.generation.promptSeconds,
                       "generate": result.generation.generateSeconds],
-            placement: model.router.placementSummary())
+            placement: model.router.placementSummary(),
+            // Counted over the call: with several workers it may include a concurrent job's.
+            backendFallbacks: totalFallbacks() - fallbacksBefore)
+    }
+
+    private func totalFallbacks() -> Int { backendHealth().reduce(0) { $0 + $1.fallbacks } }
+
+    public func backendHealth() -> [EngineBackendHealth] {
+        model.router.health().filter { $0.backend != "cpu" }.map {
+            EngineBackendHealth(name: $0.backend, healthy: !$0.unhealthy, fallbacks: $0.fallbacks + $0.bypassed,
+                                lastError: $0.lastError ?? "")
+        }
     }
 
     /// SHA-256 of a file, streamed (model files are large).

@@ -30,12 +30,15 @@ public struct SyncService: Service {
     let timeFloor: SyncTimeFloor
     let agentVersion: String
     let activeModelDigest: String
+    /// The engine's accelerator counters, read at each heartbeat.
+    let backendHealth: @Sendable () -> [EngineBackendHealth]
     let stateDirectory: String
     let logger: Logger
 
     /// `events` wakes the uploader; `board` receives the status for the local API.
     public init(configuration: AgentConfiguration, queue: JobQueue, events: ResultEvents, board: SyncStatusBoard,
-                agentVersion: String, activeModelDigest: String, logger: Logger) {
+                agentVersion: String, activeModelDigest: String,
+                backendHealth: @escaping @Sendable () -> [EngineBackendHealth] = { [] }, logger: Logger) {
         sync = configuration.sync
         syncDirectory = configuration.syncDirectory
         stateDirectory = configuration.state.directory
@@ -45,6 +48,7 @@ public struct SyncService: Service {
         self.timeFloor = SyncTimeFloor(path: configuration.syncDirectory + "/time-floor")
         self.agentVersion = agentVersion
         self.activeModelDigest = activeModelDigest
+        self.backendHealth = backendHealth
         self.logger = logger
     }
 
@@ -236,6 +240,14 @@ public struct SyncService: Service {
         status.queueDepth = UInt32(clamping: counts[.queued] + counts[.running])
         status.outboxDepth = UInt32(clamping: backlog)
         status.diskFreeBytes = UInt64(max(0, DurableFiles.freeBytes(at: stateDirectory) ?? 0))
+        status.backends = backendHealth().map { health in
+            var backend = FleetBackendHealth()
+            backend.name = health.name
+            backend.healthy = health.healthy
+            backend.fallbackCount = UInt64(max(0, health.fallbacks))
+            backend.lastError = health.lastError
+            return backend
+        }
         // The raw device clock: the coordinator compares it with its own to spot skew.
         status.deviceTimeUnixMs = Int64(Date().timeIntervalSince1970 * 1000)
         var request = Edgevlm_Fleet_V1_HeartbeatRequest()
