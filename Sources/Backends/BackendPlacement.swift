@@ -50,6 +50,13 @@ public struct BackendPlacement: Sendable {
                     declined.append(.init(backend: backend.name, reason: "no shape bucket contains \(shape)"))
                     continue
                 }
+                // Fine ops are padded along their rows; a stage's input (an image slice) would need
+                // masks through the whole network, so a stage runs only at a bucket's exact shape.
+                if op.kind.isStage && fit.shape != shape {
+                    declined.append(.init(backend: backend.name,
+                                          reason: "stage input \(shape) is not one of its static shapes (stages are not padded)"))
+                    continue
+                }
                 bucket = fit.shape
             }
             let reason = "claimed by \(backend.name)" + (bucket.map { " (padded to bucket \($0))" } ?? "")

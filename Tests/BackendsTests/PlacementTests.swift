@@ -106,4 +106,24 @@ import Testing
         #expect(report.entries[0].bucket == [4, 65536])
         #expect(report.entries[1].declined.first?.reason.contains("no shape bucket") == true)
     }
+
+    @Test func stagesRunOnlyAtABucketsExactShape() throws {
+        let paths = try ReferenceDelegateLibrary.paths()
+        let placement = try BackendPlacement.fromConfiguration(["delegate:\(paths.good),stage_side=448"])
+        func encoder(_ height: Int, _ width: Int) -> OpDescriptor {
+            OpDescriptor(kind: .visionEncoder, label: "vision_encoder",
+                         inputs: [TensorDescriptor(name: "pixels", type: .f32, shape: [3, height, width])],
+                         outputs: [TensorDescriptor(name: "features", type: .f32, shape: [height * width / 196, 1152])])
+        }
+        let report = placement.report(for: [encoder(448, 448), encoder(448, 336), encoder(588, 588)])
+        #expect(report.entries.map(\.backend) == ["reference", "cpu", "cpu"])
+        #expect(report.entries[0].bucket == [3, 448, 448])
+        #expect(report.entries[1].declined.first?.reason.contains("stages are not padded") == true)
+        #expect(report.entries[2].declined.first?.reason.contains("no shape bucket") == true)
+        // Claimed but not computable here: planning falls back to the CPU and says why.
+        let executor = FallbackExecutor(placement: placement)
+        let planned = try executor.plan(encoder(448, 448))
+        #expect(planned.placement.backend == "cpu")
+        #expect(planned.placement.declined.first?.reason.contains("prepare failed") == true)
+    }
 }

@@ -15,6 +15,8 @@
 //   sleep_ms=N        every run call sleeps N ms first (to exceed a deadline)
 //   prepare_fail=1    prepare() fails although supports() claims the op
 //   bucket_batch=N    declares one mat-mul shape bucket {N, 65536}: batches up to N rows
+//   stage_side=N      claims the vision-encoder stage for one static input {3, N, N} (placement
+//                     tests only: preparing it fails, as this delegate has no encoder)
 #include "edgevlm_delegate.h"
 
 #include <math.h>
@@ -25,7 +27,7 @@
 
 typedef struct ref_context {
     int refuse, prepare_fail;
-    long bucket_batch;
+    long bucket_batch, stage_side;
     long fail_on_call, fail_after, nan_on_call, sleep_ms;
     long calls;
     char error[256];
@@ -109,6 +111,7 @@ static void *ref_init(const char *options) {
         else if (!strcmp(item, "sleep_ms")) c->sleep_ms = value;
         else if (!strcmp(item, "prepare_fail")) c->prepare_fail = (int)value;
         else if (!strcmp(item, "bucket_batch")) c->bucket_batch = value;
+        else if (!strcmp(item, "stage_side")) c->stage_side = value;
         else if (!strcmp(item, "init_fail") && value) {
             snprintf(init_error, sizeof init_error, "init_fail=1: the device is not available");
             free(c);
@@ -126,6 +129,7 @@ static int ref_supports(void *ctx, const edgevlm_op_desc *op) {
     ref_context *c = ctx;
     if (c->refuse || op->n_inputs < 1 || op->n_outputs < 1) return 0;
     if (op->inputs[0].type != EDGEVLM_TYPE_F32 || op->outputs[0].type != EDGEVLM_TYPE_F32) return 0;
+    if (op->kind == EDGEVLM_OP_VISION_ENCODER) return c->stage_side > 0;
     if (op->kind == EDGEVLM_OP_MATMUL) {
         if (op->n_weights != 1 || op->weights[0].n_dims != 2) return 0;
         uint32_t t = op->weights[0].type;
@@ -142,6 +146,13 @@ static int ref_supports(void *ctx, const edgevlm_op_desc *op) {
 
 static size_t ref_shape_buckets(void *ctx, uint32_t kind, edgevlm_shape_bucket *out, size_t capacity) {
     ref_context *c = ctx;
+    if (kind == EDGEVLM_OP_VISION_ENCODER && c->stage_side > 0) {
+        if (capacity >= 1 && out) {
+            edgevlm_shape_bucket b = {.kind = kind, .n_dims = 3, .shape = {3, c->stage_side, c->stage_side, 1}};
+            out[0] = b;
+        }
+        return 1;
+    }
     if (kind != EDGEVLM_OP_MATMUL || c->bucket_batch <= 0) return 0;
     if (capacity >= 1 && out) {
         edgevlm_shape_bucket b = {.kind = kind, .n_dims = 2, .shape = {c->bucket_batch, 65536, 1, 1}};
@@ -154,6 +165,7 @@ static void *ref_prepare(void *ctx, const edgevlm_op_desc *op) {
     ref_context *c = ctx;
     if (!ref_supports(ctx, op)) { set_error(c, "prepare: op not supported"); return NULL; }
     if (c->prepare_fail) { set_error(c, "prepare_fail=1: graph compilation failed"); return NULL; }
+    if (op->kind == EDGEVLM_OP_VISION_ENCODER) { set_error(c, "prepare: the reference has no vision encoder"); return NULL; }
     ref_handle *h = calloc(1, sizeof *h);
     if (!h) { set_error(c, "prepare: out of memory"); return NULL; }
     h->kind = op->kind;
