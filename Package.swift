@@ -32,6 +32,8 @@ var targets: [Target] = [
     .target(name: "CKernels", path: "Sources/CKernels",
             cSettings: [.unsafeFlags(["-O3"])]),
     .target(name: "CDelegate", path: "Sources/CDelegate"),
+    // V4L2 MJPEG capture through the kernel's own <linux/videodev2.h> (the agent's cameras).
+    .target(name: "CV4L2", path: "Sources/CV4L2"),
 
     // MARK: runtime half
     .target(name: "GGUF"),
@@ -91,7 +93,7 @@ if !runtimeOnly {
     ]
     // Device agent (issue 7): services, sources, worker, local API, sd_notify.
     let agentDependencies: [Target.Dependency] = [
-        "JobQueue", "Runtime", "Imaging", "Kernels",
+        "JobQueue", "Runtime", "Imaging", "Kernels", "CV4L2",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Hummingbird", package: "hummingbird"),

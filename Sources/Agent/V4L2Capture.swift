@@ -1,3 +1,4 @@
+import CV4L2
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,10 +6,11 @@ import Foundation
 
 /// `kind = "v4l2"`: a Video4Linux2 capture device delivering MJPEG.
 ///
-/// This build opens the device and checks with `VIDIOC_QUERYCAP` that it is a video-capture
-/// device, so a missing or wrong device gives a clear error at each tick. Frame streaming
-/// (S_FMT MJPEG, REQBUFS, mmap, QBUF/STREAMON/DQBUF) is not implemented yet: such a camera
-/// reports that as its capture error. Use `kind = "command"` with a capture program meanwhile.
+/// Each tick opens the device, asks for MJPEG at the configured size, streams through
+/// memory-mapped buffers (the `CV4L2` shim over the kernel's own header), skips a few frames so
+/// auto exposure settles, and keeps the next good one; the device is released between ticks so
+/// other programs can use it. Every failure (no device, not a capture node, no MJPEG, no frame
+/// within the timeout) is a capture error naming the device and the step.
 struct V4L2Capture: CameraCapture {
     let device: String
     let width: Int
@@ -32,10 +34,34 @@ struct V4L2Capture: CameraCapture {
     /// `_IOR('V', 0, struct v4l2_capability)`: direction read (2) << 30 | size << 16 | 'V' << 8 | 0.
     static let queryCapRequest = UInt(2) << 30 | UInt(MemoryLayout<Capability>.size) << 16 | UInt(UInt8(ascii: "V")) << 8
 
+    /// Frames skipped before the kept one (auto exposure and white balance settle).
+    static let warmupFrames: UInt32 = 3
+
     func capture() async throws -> Data {
-        let device = device
-        try await BlockingWork.run { try Self.checkCaptureDevice(device) }
-        throw AgentError(.capture, "V4L2 frame streaming is not implemented in this build; use a command camera", path: device)
+        let device = device, width = width, height = height
+        let timeout = Int32(clamping: Int(timeoutSeconds * 1000))
+        return try await BlockingWork.run { try Self.grab(device: device, width: width, height: height, timeoutMilliseconds: timeout) }
+    }
+
+    /// One MJPEG frame from `device`. Throws `AgentError.capture` naming the failed step.
+    static func grab(device: String, width: Int, height: Int, timeoutMilliseconds: Int32) throws -> Data {
+        var frame: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = message.withUnsafeMutableBufferPointer { buffer in
+            cv4l2_grab_mjpeg(device, UInt32(clamping: width), UInt32(clamping: height), 4, warmupFrames,
+                             timeoutMilliseconds, &frame, &length, buffer.baseAddress, buffer.count)
+        }
+        defer { free(frame) }
+        guard status == 0, let frame else {
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw AgentError(.capture, text.isEmpty ? "V4L2 capture failed" : text, path: device)
+        }
+        let data = Data(bytes: frame, count: length)
+        guard JPEGCheck.looksLikeJPEG(data) else {
+            throw AgentError(.capture, "the device's MJPEG frame does not start like a JPEG (\(length) bytes)", path: device)
+        }
+        return data
     }
 
     /// Opens `device` and checks that it can capture video. Throws `AgentError.capture`.

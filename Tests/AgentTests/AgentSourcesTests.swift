@@ -52,6 +52,15 @@ struct AgentSourcesTests {
         #expect(error.message.contains("not a V4L2 device"))
     }
 
+    @Test func v4l2CaptureNamesTheDeviceAndTheStep() async throws {
+        let absent = V4L2Capture(device: "/dev/video-edgevlm-absent", width: 640, height: 480, timeoutSeconds: 1, source: "t")
+        let error = try await #require(throws: AgentError.self) { try await absent.capture() }
+        #expect(error.kind == .capture && error.path == "/dev/video-edgevlm-absent" && error.message.contains("cannot open"))
+        let notVideo = V4L2Capture(device: "/dev/null", width: 640, height: 480, timeoutSeconds: 1, source: "t")
+        let second = try await #require(throws: AgentError.self) { try await notVideo.capture() }
+        #expect(second.message.contains("VIDIOC_QUERYCAP"))
+    }
+
     @Test func v4l2CapabilityMatchesTheKernelABI() {
         #expect(MemoryLayout<V4L2Capture.Capability>.size == 104)
         #expect(V4L2Capture.queryCapRequest == 0x8068_5600)  // VIDIOC_QUERYCAP from <linux/videodev2.h>
