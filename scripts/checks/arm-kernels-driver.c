@@ -111,6 +111,20 @@ int main(void) {
             if (f[i] != ck_fp16_to_fp32(h[i])) { printf("FAIL fp16 row %s at %d: %g vs %g\n", ck_isa_name(levels[li]), i, f[i], ck_fp16_to_fp32(h[i])); failures++; break; }
         }
     }
+    // Vectorised softmax exponentials against libm's expf (2 ulp), including masked -inf scores.
+    {
+        float x[1001], y[1001], r[1001];
+        for (int i = 0; i < 1001; i++) x[i] = -95.0f + 100.0f * (float)i / 1000.0f;
+        x[3] = -INFINITY;
+        const double sum = ck_exp_shifted(y, x, 1001, 2.0f), want = ck_exp_shifted_ref(r, x, 1001, 2.0f);
+        for (int i = 0; i < 1001; i++) {
+            checks++;
+            const double allowed = r[i] * 3e-7 + 1e-37;
+            if (!(fabs((double)y[i] - r[i]) <= allowed)) { printf("FAIL exp at %d: %g vs %g\n", i, y[i], r[i]); failures++; break; }
+        }
+        checks++;
+        if (!(fabs(sum - want) <= want * 1e-6)) { printf("FAIL exp sum %g vs %g\n", sum, want); failures++; }
+    }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
