@@ -22,11 +22,18 @@ struct AgentSourcesTests {
     }
 
     @Test func hangingCommandIsKilledAtTheTimeout() async throws {
+        // Timed on the blocking call itself: across an await the clock would also count the time
+        // a busy test run keeps the cooperative pool from resuming this task.
         let start = ContinuousClock.now
-        let capture = CommandCapture(command: ["/bin/sleep", "30"], timeoutSeconds: 0.5, source: "t")
-        let error = try await #require(throws: AgentError.self) { try await capture.capture() }
-        #expect(error.kind == .capture && error.message.contains("killed"))
+        let error = try #require(throws: AgentError.self) {
+            try CommandCapture.runBlocking(command: ["/bin/sleep", "30"], timeoutSeconds: 0.5)
+        }
         #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(error.kind == .capture && error.message.contains("killed"))
+        // And through the async entry point the agent uses.
+        let capture = CommandCapture(command: ["/bin/sleep", "30"], timeoutSeconds: 0.5, source: "t")
+        let asyncError = try await #require(throws: AgentError.self) { try await capture.capture() }
+        #expect(asyncError.message.contains("killed"))
     }
 
     @Test func commandWritingSomethingElseIsACaptureError() async throws {
