@@ -159,6 +159,16 @@ double ck_exp_shifted(float *y, const float *x, int64_t n, float shift) {
     return table_current.exp_shifted(y, x, n, shift);
 }
 
+void ck_gelu_fp16_table(const float *x, float *y, int64_t n) {
+    ensure();
+    table_current.gelu_fp16(x, y, n);
+}
+
+float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float scale) {
+    ensure();
+    return table_current.scale_max(y, x, mask, n, scale);
+}
+
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
     ensure();

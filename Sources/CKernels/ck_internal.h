@@ -43,6 +43,8 @@ void ck_tables_init(void);
 /// Runs the one-time initialisation (tables, CPU detection) if it has not run yet.
 void ck_ensure_init(void);
 #define CK_FP16(h) (ck_fp16_table[(h)])
+/// ggml's GELU table: fp16(gelu_tanh(x)) as float for every fp16 bit pattern x.
+extern float ck_gelu_table[65536];
 
 float ck_fp16_to_fp32_bits(uint16_t h);
 uint16_t ck_fp32_to_fp16_bits(float f);
@@ -85,6 +87,10 @@ typedef struct {
     ck_dot_fn dot[31];
     /// y = exp(x - shift) for softmax rows, returning the sum (ck_exp.c).
     double (*exp_shifted)(float *y, const float *x, int64_t n, float shift);
+    /// ggml's table GELU (ck_gelu_fp16_table).
+    void (*gelu_fp16)(const float *x, float *y, int64_t n);
+    /// y = x·scale (+ mask) returning max(y) (ck_exp.c).
+    float (*scale_max)(float *y, const float *x, const float *mask, int64_t n, float scale);
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
@@ -127,8 +133,10 @@ DEFINE_TILE(NAME##_4x2, __VA_ARGS__, 4, 2) DEFINE_TILE(NAME##_4x3, __VA_ARGS__, 
 
 void ck_fill_scalar(ck_kernel_table *t);
 double ck_exp_shifted_generic(float *y, const float *x, int64_t n, float shift);
+float ck_scale_max_generic(float *y, const float *x, const float *mask, int64_t n, float scale);
 #if defined(__x86_64__)
 double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
+float ck_scale_max_avx2(float *y, const float *x, const float *mask, int64_t n, float scale);
 #endif
 /// The fp16 -> fp32 row conversion of the level in use.
 ck_convert_fn ck_current_fp16_to_fp32(void);

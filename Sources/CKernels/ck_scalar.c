@@ -40,7 +40,7 @@ uint16_t ck_fp32_to_fp16_bits(float f) {
 }
 
 float ck_fp16_table[65536];
-static float ck_gelu_table[65536];
+float ck_gelu_table[65536];
 
 static float gelu_tanh(float x) {
     const float c = 0.79788456080286535587989211986876f; // sqrt(2/pi)
@@ -73,7 +73,7 @@ uint16_t ck_fp32_to_bf16(float f) {
     return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
 }
 
-void ck_gelu_fp16_table(const float *x, float *y, int64_t n) {
+void ck_gelu_fp16_table_ref(const float *x, float *y, int64_t n) {
     ck_ensure_init();
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i];
@@ -556,6 +556,8 @@ static float dot_q6_K(int64_t n, const void *vw, const void *va) {
 void ck_fill_scalar(ck_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->exp_shifted = ck_exp_shifted_generic;
+    t->scale_max = ck_scale_max_generic;
+    t->gelu_fp16 = ck_gelu_fp16_table_ref;
     t->dot[CK_TYPE_F32] = dot_f32;
     t->dot[CK_TYPE_F16] = dot_f16;
     t->dot[CK_TYPE_BF16] = dot_bf16;

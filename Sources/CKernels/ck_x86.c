@@ -410,6 +410,22 @@ AVX2 static void fp16_to_fp32_avx2(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = CK_FP16(x[i]);
 }
 
+// ggml's table GELU, 8 at a time: F16C rounds to fp16 (nearest even, as the scalar twin) and
+// the table is gathered; the scalar loop's software fp16 rounding was 3% of the vision encoder.
+AVX2 static void gelu_fp16_table_avx2(const float *x, float *y, int64_t n) {
+    const __m256 low = _mm256_set1_ps(-10.0f), high = _mm256_set1_ps(10.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256i index = _mm256_cvtepu16_epi32(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+        __m256 g = _mm256_i32gather_ps(ck_gelu_table, index, 4);
+        g = _mm256_blendv_ps(g, v, _mm256_cmp_ps(v, high, _CMP_GE_OQ));
+        g = _mm256_andnot_ps(_mm256_cmp_ps(v, low, _CMP_LE_OQ), g);
+        _mm256_storeu_ps(y + i, g);
+    }
+    if (i < n) ck_gelu_fp16_table_ref(x + i, y + i, n - i);
+}
+
 // ---------------------------------------------------------------- register-tiled products
 
 // Q4_0/Q8_0 weights times Q8_0 activations, RM weight rows x RN activation rows per tile, so
@@ -590,6 +606,8 @@ DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, Z_Q8_0_WEIGHT, Z_ACT_FOR_Q8_0, 
 
 void ck_fill_avx2(ck_kernel_table *t) {
     t->exp_shifted = ck_exp_shifted_avx2;
+    t->scale_max = ck_scale_max_avx2;
+    t->gelu_fp16 = gelu_fp16_table_avx2;
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
     t->dot[CK_TYPE_F16] = dot_f16_avx2;

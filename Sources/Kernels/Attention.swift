@@ -59,8 +59,13 @@ public struct AttentionShape: Sendable {
 /// sequence) sees keys `0...firstPosition + t`; `mask` (optional, `tokens × kvLength`) is added
 /// to the scaled scores. Accumulation is Float32 (OpenBLAS for many tokens).
 public enum Attention {
-    /// Query tokens per SGEMM block.
-    static let tokenBlock = 64
+    /// Query tokens per SGEMM block: as many as keep the block's scores (`tokens × kvLength`
+    /// floats) within 512 KiB, so they stay in L2 between the two products, in 16…256. Fewer
+    /// blocks means OpenBLAS packs the keys fewer times (64 → 128 for the vision encoder's
+    /// 1024 positions: 8% faster attention products, measured).
+    static func tokenBlock(kvLength: Int) -> Int {
+        min(256, max(16, (512 << 10) / (kvLength * MemoryLayout<Float>.stride) / 16 * 16))
+    }
 
     /// Computes attention on `pool` (parallel over KV heads).
     /// - Throws: `KernelsError.invalidShape` when heads are not a multiple of kvHeads or a
@@ -76,7 +81,7 @@ public enum Attention {
         let d = shape.headDimension
         let n = shape.kvLength
         let group = shape.heads / shape.kvHeads
-        let block = min(tokenBlock, shape.tokens)
+        let block = min(tokenBlock(kvLength: n), shape.tokens)
         let scratchFloats = 2 * n * d + block * n + d
         // Parallel over KV heads: each KV head is converted once for all query heads sharing it.
         pool.parallelForIndexed(shape.kvHeads) { kvRange, thread in

@@ -17,13 +17,8 @@ public enum Softmax {
             let x = input + r * width
             let y = output + r * width
             let limit = causalOffset.map { min(width, max(0, $0 + r + 1)) } ?? width
-            var maximum = -Float.infinity
-            for i in 0..<limit {
-                var v = x[i] * scale
-                if let mask { v += mask[r * width + i] }
-                y[i] = v
-                maximum = max(maximum, v)
-            }
+            // Scale, mask and row maximum in one vectorised C pass (ck_scale_max).
+            let maximum = ck_scale_max(y, x, mask.map { $0 + r * width }, Int64(limit), scale)
             if maximum == -Float.infinity {
                 for i in 0..<width { y[i] = 0 }
                 continue

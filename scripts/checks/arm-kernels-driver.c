@@ -125,6 +125,17 @@ int main(void) {
         checks++;
         if (!(fabs(sum - want) <= want * 1e-6)) { printf("FAIL exp sum %g vs %g\n", sum, want); failures++; }
     }
+    // Softmax's scale + mask + maximum pass against its scalar twin (exact), odd length.
+    {
+        float x[1003], m[1003], y[1003], r[1003];
+        for (int i = 0; i < 1003; i++) { x[i] = (float)((i * 7919) % 1009) / 97.0f - 5.0f; m[i] = (i % 5 == 0) ? -INFINITY : 0.25f; }
+        for (int withMask = 0; withMask < 2; withMask++) {
+            const float got = ck_scale_max(y, x, withMask ? m : NULL, 1003, 0.125f);
+            const float want = ck_scale_max_ref(r, x, withMask ? m : NULL, 1003, 0.125f);
+            checks++;
+            if (got != want || memcmp(y, r, sizeof y) != 0) { printf("FAIL scale_max (mask %d): %g vs %g\n", withMask, got, want); failures++; }
+        }
+    }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

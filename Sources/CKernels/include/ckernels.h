@@ -85,12 +85,19 @@ uint16_t ck_fp32_to_bf16(float f);
 /// ggml's GELU with its fp16 lookup table (GGML_GELU_FP16): x rounded to fp16, table of
 /// fp16 results of the tanh approximation; |x| >= 10 short-circuits (x or 0).
 void ck_gelu_fp16_table(const float *x, float *y, int64_t n);
+/// Scalar twin of ck_gelu_fp16_table (the vector levels must match it bit for bit).
+void ck_gelu_fp16_table_ref(const float *x, float *y, int64_t n);
 
 /// Softmax exponentials: y[i] = exp(x[i] - shift) for n floats (in place allowed), returning
 /// their sum in double. Vectorised (within 2 ulp of expf; exactly 0 for x - shift < -87.3).
 double ck_exp_shifted(float *y, const float *x, int64_t n, float shift);
 /// Scalar twin of ck_exp_shifted with libm's expf.
 double ck_exp_shifted_ref(float *y, const float *x, int64_t n, float shift);
+/// Softmax's first pass: y[i] = x[i]·scale + mask[i] (mask may be NULL) for n floats (in place
+/// allowed), returning the largest y (-inf when n is 0). Vectorised; exact (one rounding each).
+float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float scale);
+/// Scalar twin of ck_scale_max.
+float ck_scale_max_ref(float *y, const float *x, const float *mask, int64_t n, float scale);
 
 /// Streams `bytes` bytes (read only) and returns a checksum so the reads are not elided.
 uint64_t ck_stream_read(const void *p, size_t bytes);

@@ -1,0 +1,38 @@
+import CKernels
+import Testing
+
+/// The vectorised element passes against their scalar C twins, bit for bit (these feed the
+/// softmax and GELU that must match llama.cpp, so "close" is not enough).
+@Suite struct ElementPassTwinTests {
+    @Test(arguments: [false, true])
+    func scaleMaxMatchesItsTwin(masked: Bool) {
+        var rng = SeededGenerator(seed: 11)
+        for n in [0, 1, 7, 8, 9, 131, 1024, 1027] {
+            var x = rng.floats(n, scale: 6)
+            if n > 3 { x[3] = 1e30 }
+            var mask = rng.floats(n)
+            for i in stride(from: 0, to: n, by: 5) { mask[i] = -.infinity }
+            var fast = [Float](repeating: .nan, count: n), twin = fast
+            let got = mask.withUnsafeBufferPointer { m in
+                ck_scale_max(&fast, x, masked ? m.baseAddress : nil, Int64(n), 0.125)
+            }
+            let want = mask.withUnsafeBufferPointer { m in
+                ck_scale_max_ref(&twin, x, masked ? m.baseAddress : nil, Int64(n), 0.125)
+            }
+            #expect(got.bitPattern == want.bitPattern, "max for n=\(n)")
+            #expect(fast.map(\.bitPattern) == twin.map(\.bitPattern), "values for n=\(n)")
+            if n == 0 { #expect(got == -.infinity) }
+        }
+    }
+
+    @Test func geluTableMatchesItsTwin() {
+        var rng = SeededGenerator(seed: 12)
+        var x = rng.floats(100_003, scale: 5)
+        x += [-10, 10, 9.999, -9.999, -0.0, 0, 65504, -65504, 1e-8, -1e-8, 3.0e-5, .infinity, -.infinity]
+        var fast = [Float](repeating: 0, count: x.count), twin = fast
+        ck_gelu_fp16_table(x, &fast, Int64(x.count))
+        ck_gelu_fp16_table_ref(x, &twin, Int64(x.count))
+        let mismatches = (0..<x.count).filter { fast[$0].bitPattern != twin[$0].bitPattern }
+        #expect(mismatches.isEmpty, "first mismatches at x = \(mismatches.prefix(5).map { x[$0] })")
+    }
+}
