@@ -8,6 +8,13 @@ public struct VisionTimings: Sendable, Equatable, Codable {
     public var resampler: Double = 0
     public init() {}
     public var total: Double { patchEmbedding + attention + mlp + resampler }
+    /// Adds `other`'s stage times to these (several slices or images).
+    public mutating func add(_ other: VisionTimings) {
+        patchEmbedding += other.patchEmbedding
+        attention += other.attention
+        mlp += other.mlp
+        resampler += other.resampler
+    }
 }
 
 /// A monotonic stopwatch that returns the seconds since the previous lap.

@@ -56,7 +56,7 @@ public final class VisionLanguageModel: @unchecked Sendable {
     /// Where the vision stages, their ops and the decoder's products run; its placement
     /// report, backend health counters and profile describe every request so far.
     public let router: OpRouter
-    private let pool: ThreadPool
+    private let encoder: ImageEncoder
     /// Stands for an image in the rendered chat text before it is split (as llama.cpp's mtmd).
     static let mediaMarker = "<__media__>"
 
@@ -66,7 +66,7 @@ public final class VisionLanguageModel: @unchecked Sendable {
     public init(modelPath: String, mmprojPath: String, options: LanguageModelOptions = LanguageModelOptions()) throws {
         router = try options.makeRouter()
         language = try LanguageModel(path: modelPath, options: options, router: router)
-        pool = ThreadPool(threadCount: options.threadCount)
+        let pool = ThreadPool(threadCount: options.threadCount)
         do {
             vision = try MiniCPMVVisionTower(path: mmprojPath, pool: pool, router: router)
             try vision.checkCompatible(modelWidth: language.decoder.configuration.embeddingLength, modelPath: modelPath)
@@ -75,6 +75,7 @@ public final class VisionLanguageModel: @unchecked Sendable {
         }
         layout = try MiniCPMVPromptLayout(projectorVersion: vision.configuration.version,
                                           tokenizer: language.tokenizer, file: modelPath)
+        encoder = try ImageEncoder(vision: vision, pool: pool)
     }
 
     /// Decodes the image file at each path and answers `prompt` about them.
@@ -94,42 +95,17 @@ public final class VisionLanguageModel: @unchecked Sendable {
     public func caption(images: [RGBImage], prompt: String, options: CaptionOptions = CaptionOptions(),
                         decodeSeconds: Double = 0, onToken: (GeneratedToken) -> Bool = { _ in true }) throws -> CaptionResult {
         let c = vision.configuration
-        let slicer = MiniCPMVSlicer(configuration: MiniCPMVSlicingConfiguration(
-            scaleResolution: c.imageSize, patchSize: c.patchSize, maxSliceCount: 9, mode: options.compatibility))
-        let normalization: PixelNormalization
-        do { normalization = try PixelNormalization(mean: c.imageMean, std: c.imageStd) } catch {
-            throw RuntimeError.image(source: vision.file.path, detail: "\(error)")
-        }
-        let gelu: SigLIPVisionEncoder.GELUVariant = options.compatibility == .llamaCpp ? .ggmlTable : .exact
-
         var imageChunks: [[PromptChunk]] = []
         var slicing: [CaptionResult.Slicing] = []
         var encodeSeconds: [Double] = []
         var visionTimings = VisionTimings()
         for (index, image) in images.enumerated() {
-            let sliced: MiniCPMVSlicedImage
-            do { sliced = try slicer.slice(image) } catch {
-                throw RuntimeError.image(source: "image \(index + 1)", detail: "\(error)")
-            }
-            var embeddings: [[Float]] = []
-            for input in sliced.encoderInputs {
-                var clock = StageClock()
-                let tensor = PixelTensor(input, normalization: normalization)
-                let rows = try tensor.values.withUnsafeBufferPointer { p throws -> [Float] in
-                    guard let base = p.baseAddress else { return [] }
-                    do {
-                        return try vision.embed(pixels: base, height: tensor.height, width: tensor.width,
-                                                gelu: gelu, pool: pool, timings: &visionTimings)
-                    } catch let error as ModelsError { throw RuntimeError.model(error) }
-                }
-                embeddings.append(rows)
-                encodeSeconds.append(clock.lap())
-            }
-            imageChunks.append(layout.chunks(overview: embeddings[0], slices: Array(embeddings.dropFirst()),
-                                             grid: sliced.plan.grid, queryCount: c.queryCount))
-            slicing.append(CaptionResult.Slicing(
-                grid: sliced.plan.grid.map { [$0.columns, $0.rows] },
-                sizes: sliced.encoderInputs.map { [$0.width, $0.height] }))
+            let encoded = try encoder.encode(image, mode: options.compatibility, source: "image \(index + 1)")
+            visionTimings.add(encoded.timings)
+            encodeSeconds += encoded.secondsPerSlice
+            imageChunks.append(layout.chunks(overview: encoded.embeddings[0], slices: Array(encoded.embeddings.dropFirst()),
+                                             grid: encoded.plan.grid, queryCount: c.queryCount))
+            slicing.append(CaptionResult.Slicing(grid: encoded.plan.grid.map { [$0.columns, $0.rows] }, sizes: encoded.sizes))
         }
 
         let chunks = try promptChunks(prompt: prompt, images: imageChunks, options: options)

@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure kernel throughput on this machine.",
-        subcommands: [BenchKernelsCommand.self]
+        abstract: "Measure kernel and vision-encoder throughput on this machine.",
+        subcommands: [BenchKernelsCommand.self, BenchVisionCommand.self]
     )
 }

@@ -122,6 +122,15 @@ enum JSONValue: Decodable, Equatable {
     var string: String? { if case let .string(s) = self { s } else { nil } }
     var array: [JSONValue]? { if case let .array(a) = self { a } else { nil } }
     var object: [String: JSONValue]? { if case let .object(o) = self { o } else { nil } }
+    /// Any JSON number as a Double.
+    var number: Double? {
+        switch self {
+        case let .int(v): Double(v)
+        case let .uint(v): Double(v)
+        case let .double(v): v
+        default: nil
+        }
+    }
 
     /// Equal, treating 5 and 5.0 alike (JSON does not distinguish them).
     func sameNumberOrValue(_ other: JSONValue) -> Bool {
