@@ -136,6 +136,7 @@ double ck_exp_shifted_generic(float *y, const float *x, int64_t n, float shift);
 float ck_scale_max_generic(float *y, const float *x, const float *mask, int64_t n, float scale);
 #if defined(__x86_64__)
 double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
+double ck_exp_shifted_avx512(float *y, const float *x, int64_t n, float shift);
 float ck_scale_max_avx2(float *y, const float *x, const float *mask, int64_t n, float scale);
 #endif
 /// The fp16 -> fp32 row conversion of the level in use.

@@ -626,6 +626,7 @@ void ck_fill_avx2(ck_kernel_table *t) {
 }
 
 void ck_fill_avx512vnni(ck_kernel_table *t) {
+    t->exp_shifted = ck_exp_shifted_avx512;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;
     t->dot[CK_TYPE_Q5_0] = dot_q5_0_vnni;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_vnni;

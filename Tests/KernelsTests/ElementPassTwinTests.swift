@@ -1,8 +1,9 @@
 import CKernels
 import Testing
 
-/// The vectorised element passes against their scalar C twins, bit for bit (these feed the
-/// softmax and GELU that must match llama.cpp, so "close" is not enough).
+/// The vectorised element passes against their scalar C twins: bit for bit where the twin is
+/// exact (scale/max, the GELU table, which feed what must match llama.cpp), within 2 ulp for the
+/// polynomial exponentials.
 @Suite struct ElementPassTwinTests {
     @Test(arguments: [false, true])
     func scaleMaxMatchesItsTwin(masked: Bool) {
@@ -22,6 +23,21 @@ import Testing
             #expect(got.bitPattern == want.bitPattern, "max for n=\(n)")
             #expect(fast.map(\.bitPattern) == twin.map(\.bitPattern), "values for n=\(n)")
             if n == 0 { #expect(got == -.infinity) }
+        }
+    }
+
+    @Test func exponentialsMatchLibm() {
+        for n in [1, 15, 16, 17, 1024, 1031] {
+            var x = (0..<n).map { -95 + 100 * Float($0) / Float(max(1, n - 1)) }
+            if n > 3 { x[3] = -.infinity }
+            var fast = [Float](repeating: .nan, count: n), twin = fast
+            let sum = ck_exp_shifted(&fast, x, Int64(n), 2)
+            let want = ck_exp_shifted_ref(&twin, x, Int64(n), 2)
+            for i in 0..<n {
+                #expect(abs(Double(fast[i]) - Double(twin[i])) <= Double(twin[i]) * 3e-7 + 1e-37,
+                        "n=\(n) x=\(x[i]): \(fast[i]) vs \(twin[i])")
+            }
+            #expect(abs(sum - want) <= want * 1e-6 + 1e-37 * Double(n), "sum for n=\(n)") // flushed denormals
         }
     }
 
