@@ -1,4 +1,5 @@
 import Coordinator
+import Crypto
 import FleetProtocol
 import Foundation
 import GRPCCore
@@ -29,11 +30,11 @@ struct ProcessIntegrationTests {
         return found
     }
 
-    static func start(state: URL) throws -> Running {
+    static func start(state: URL, extraArguments: [String] = []) throws -> Running {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "0",
-                             "--http-host", "127.0.0.1", "--http-port", "0"]
+                             "--http-host", "127.0.0.1", "--http-port", "0"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -155,5 +156,79 @@ struct ProcessIntegrationTests {
         // Without the operator token: a clear error naming the file, non-zero status.
         let (badStatus, _, badError) = try Self.run(["devices", "--token-file", "/nonexistent/token"] + connection)
         #expect(badStatus != 0 && badError.contains("/nonexistent/token"))
+    }
+
+    @Test("operator commands: rollouts create, list, show, pause, resume, rollback")
+    func rolloutCommands() async throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("edgevlm-rollouts-\(UUID().uuidString)")
+        let running = try Self.start(state: state, extraArguments: ["--trust-model-key", key.publicKey.rawRepresentation.base64EncodedString()])
+        defer { Self.stop(running) }
+        let connection = ["--state-dir", state.path, "--grpc-port", String(running.grpcPort)]
+        let ca = try String(contentsOf: state.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
+        let operatorToken = try String(contentsOf: state.appendingPathComponent("admin.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // A registered model and three kiosk devices, made through the API.
+        let digest = try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            let operators = FleetOperatorService.Client(wrapping: client)
+            let op = FleetAuthorization.metadata(bearer: operatorToken)
+            var manifest = FleetModelManifest()
+            manifest.name = "demo"
+            manifest.version = "2"
+            for role in ["llm", "mmproj"] {
+                let bytes = Data("\(role) bytes".utf8)
+                let info = try await operators.uploadBlob(metadata: op, requestProducer: { writer in
+                    var chunk = Edgevlm_Fleet_V1_BlobChunk()
+                    chunk.data = bytes
+                    try await writer.write(chunk)
+                })
+                var file = FleetManifestFile()
+                file.role = role
+                file.fileName = "\(role).gguf"
+                file.sha256 = info.sha256
+                file.sizeBytes = info.sizeBytes
+                manifest.files.append(file)
+            }
+            var register = Edgevlm_Fleet_V1_RegisterModelRequest()
+            register.signedManifest = try ModelSigning.sign(manifest, with: key)
+            let model = try await operators.registerModel(register, metadata: op)
+            var tokenRequest = Edgevlm_Fleet_V1_CreateEnrollmentTokenRequest()
+            tokenRequest.maxUses = 3
+            tokenRequest.tags = ["kiosk"]
+            let token = try await operators.createEnrollmentToken(tokenRequest, metadata: op).token
+            for index in 0..<3 { _ = try await ServerHarness.enroll(client, token: token, hardwareID: "r\(index)") }
+            return model.modelDigest
+        }
+
+        // Bad arguments are refused before anything is sent.
+        let (badStage, _, badStageError) = try Self.run(["rollouts", "create", "--model", digest, "--stage", "10", "--stage", "50"] + connection)
+        #expect(badStage != 0 && badStageError.contains("last --stage must be 100"), "\(badStageError)")
+        let (unknown, _, unknownError) = try Self.run(["rollouts", "create", "--model", String(repeating: "0", count: 64)] + connection)
+        #expect(unknown != 0 && !unknownError.isEmpty)
+
+        let (status, created, createError) = try Self.run(
+            ["rollouts", "create", "--model", digest, "--tag", "kiosk", "--stage", "50:1:0", "--stage", "100:1:0",
+             "--max-failures", "1"] + connection)
+        #expect(status == 0, "\(createError)")
+        let rollout = try Edgevlm_Fleet_V1_Rollout(jsonString: created)
+        #expect(rollout.modelDigest == digest && rollout.phase == .running && rollout.devicesTarget == 3)
+        #expect(rollout.stages.map(\.percent) == [50, 100] && rollout.policy.maxFailures == 1)
+
+        let (_, listed, _) = try Self.run(["rollouts", "list"] + connection)
+        #expect(listed.split(separator: "\n").count == 1 && listed.contains(rollout.rolloutID))
+        let (_, shown, _) = try Self.run(["rollouts", "show", rollout.rolloutID] + connection)
+        let detail = try Edgevlm_Fleet_V1_RolloutDetail(jsonString: shown)
+        #expect(detail.rollout.rolloutID == rollout.rolloutID && detail.devices.count == Int(rollout.devicesAssigned))
+
+        let (_, paused, _) = try Self.run(["rollouts", "pause", rollout.rolloutID, "--reason", "checking a report"] + connection)
+        let pausedRollout = try Edgevlm_Fleet_V1_Rollout(jsonString: paused)
+        #expect(pausedRollout.phase == .paused && pausedRollout.phaseReason.contains("checking a report"))
+        let (_, resumed, _) = try Self.run(["rollouts", "resume", rollout.rolloutID] + connection)
+        #expect(try Edgevlm_Fleet_V1_Rollout(jsonString: resumed).phase == .running)
+        let (rollbackStatus, rolledBack, rollbackError) = try Self.run(["rollouts", "rollback", rollout.rolloutID, "--reason", "bad captions"] + connection)
+        #expect(rollbackStatus == 0, "\(rollbackError)")
+        #expect(try Edgevlm_Fleet_V1_Rollout(jsonString: rolledBack).phase == .rolledBack)
+        let (missing, _, missingError) = try Self.run(["rollouts", "show", "no-such-rollout"] + connection)
+        #expect(missing != 0 && !missingError.isEmpty)
     }
 }
