@@ -272,9 +272,11 @@ def check_answer(kind: str, answer: str, scene: Scene, shape: str | None = None)
 
 
 if __name__ == "__main__":
-    import sys
-    out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/scenes"
+    import argparse
     import os
+    parser = argparse.ArgumentParser(description="Write 8 sample scenes as PNG and check their answers.")
+    parser.add_argument("out", nargs="?", default="/tmp/scenes", help="output folder (default /tmp/scenes)")
+    out = parser.parse_args().out
     os.makedirs(out, exist_ok=True)
     for s in range(8):
         sc = make_scene(s)
