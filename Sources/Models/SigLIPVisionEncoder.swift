@@ -151,8 +151,10 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
             // Attention sub-block: x += Wo·attn(LN1(x)) + bo.
             try router.layerNorm(label: b + "ln1", weight: block.norm1Tensors.0, bias: block.norm1Tensors.1, eps: eps,
                                  input: x, output: normed, rows: n, width: w) {
-                LayerNorm.apply(input: x, weight: block.norm1Weight, bias: block.norm1Bias, output: normed,
-                                rows: n, width: w, eps: eps)
+                pool.parallelFor(n, minimumChunk: 16) { r in
+                    LayerNorm.apply(input: x + r.lowerBound * w, weight: block.norm1Weight, bias: block.norm1Bias,
+                                    output: normed + r.lowerBound * w, rows: r.count, width: w, eps: eps)
+                }
             }
             try linear(block.query, block.queryBias, normed, n, q, pool, router, b + "attn_q")
             try linear(block.key, block.keyBias, normed, n, k, pool, router, b + "attn_k")
@@ -164,42 +166,49 @@ public struct SigLIPVisionEncoder: @unchecked Sendable {
                 throw ModelsError.invalidImageSlice(detail: error.description)
             }
             try linear(block.output, block.outputBias, normed, n, q, pool, router, b + "attn_out")
-            Elementwise.add(x, q, output: x, count: n * w)
+            addRows(x, q, rows: n, width: w, pool: pool)
             timings.attention += clock.lap()
 
             // MLP sub-block: x += fc2(act(fc1(LN2(x)))).
             try router.layerNorm(label: b + "ln2", weight: block.norm2Tensors.0, bias: block.norm2Tensors.1, eps: eps,
                                  input: x, output: normed, rows: n, width: w) {
-                LayerNorm.apply(input: x, weight: block.norm2Weight, bias: block.norm2Bias, output: normed,
-                                rows: n, width: w, eps: eps)
+                pool.parallelFor(n, minimumChunk: 16) { r in
+                    LayerNorm.apply(input: x + r.lowerBound * w, weight: block.norm2Weight, bias: block.norm2Bias,
+                                    output: normed + r.lowerBound * w, rows: r.count, width: w, eps: eps)
+                }
             }
             try linear(block.fc1, block.fc1Bias, normed, n, hidden, pool, router, b + "fc1")
-            try activate(hidden, rows: n, width: f, gelu: gelu, router: router, label: b + "gelu")
+            try activate(hidden, rows: n, width: f, gelu: gelu, router: router, label: b + "gelu", pool: pool)
             try linear(block.fc2, block.fc2Bias, hidden, n, q, pool, router, b + "fc2")
-            Elementwise.add(x, q, output: x, count: n * w)
+            addRows(x, q, rows: n, width: w, pool: pool)
             timings.mlp += clock.lap()
         }
         if let postNormWeight, let postNormBias {
             try router.layerNorm(label: "v.post_ln", weight: postNormTensors.0, bias: postNormTensors.1, eps: eps,
                                  input: x, output: x, rows: n, width: w) {
-                LayerNorm.apply(input: x, weight: postNormWeight, bias: postNormBias, output: x,
-                                rows: n, width: w, eps: eps)
+                pool.parallelFor(n, minimumChunk: 16) { r in
+                    LayerNorm.apply(input: x + r.lowerBound * w, weight: postNormWeight, bias: postNormBias,
+                                    output: x + r.lowerBound * w, rows: r.count, width: w, eps: eps)
+                }
             }
         }
         timings.mlp += clock.lap()
     }
 
     private func activate(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int, gelu: GELUVariant,
-                          router: OpRouter, label: String) throws {
+                          router: OpRouter, label: String, pool: ThreadPool) throws {
         let count = rows * width
         switch configuration.activation {
         case .geluTanh:
             // The reference's tanh-GELU, or ggml's fp16 table for llama.cpp parity.
             let variant: Backends.GELUVariant = gelu == .exact ? .tanh : .ggml
             try router.gelu(label: label, variant: variant, input: data, output: data, rows: rows, width: width) {
-                switch gelu {
-                case .exact: Activations.geluTanh(input: data, output: data, count: count)
-                case .ggmlTable: Activations.geluGGML(input: data, output: data, count: count)
+                pool.parallelFor(rows, minimumChunk: 16) { r in
+                    let start = data + r.lowerBound * width
+                    switch gelu {
+                    case .exact: Activations.geluTanh(input: start, output: start, count: r.count * width)
+                    case .ggmlTable: Activations.geluGGML(input: start, output: start, count: r.count * width)
+                    }
                 }
             }
         case .silu:
@@ -218,5 +227,19 @@ func linear(_ weight: WeightMatrix, _ bias: [Float]?, _ input: UnsafePointer<Flo
     try router.matMul(weight, label: label, input: input, batch: tokens, output: output) {
         MatMul.compute(weight: weight, input: input, batch: tokens, output: output, pool: pool)
     }
-    if let bias { Elementwise.addBias(output, bias: bias, rows: tokens, width: weight.rows) }
+    if let bias {
+        let width = weight.rows
+        pool.parallelFor(tokens, minimumChunk: 16) { r in
+            Elementwise.addBias(output + r.lowerBound * width, bias: bias, rows: r.count, width: width)
+        }
+    }
+}
+
+/// `x += y` over `rows × width` floats, rows split over `pool` (the residual adds; elementwise,
+/// so the split does not change results).
+func addRows(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, width: Int, pool: ThreadPool) {
+    pool.parallelFor(rows, minimumChunk: 16) { r in
+        let offset = r.lowerBound * width
+        Elementwise.add(x + offset, y + offset, output: x + offset, count: r.count * width)
+    }
 }
