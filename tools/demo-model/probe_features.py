@@ -7,6 +7,9 @@ For a training checkpoint (`model.pt`, `ckpt.pt` or `ckpt-STEP.pt` of train.py):
 * **ViT tokens**: a fresh linear probe (fitted on 70 % of the objects, scored on the other 30 %)
   of the overview token at each object's centre, after the patch embedding and after every ViT
   block, for shape (chance ~17 %), size (50 %) and colour (12.5 %);
+* **raw pixels** (the ceiling): the same linear probe on the overview's pixels in a 42x42 window
+  (3x3 tokens) centred on each object, as |pixel - window corner| summed over RGB (so colour does
+  not enter), for shape: how much shape the overview itself holds for a linear read-out;
 * **resampler queries** (only for checkpoints with the training probes, i.e. `ckpt.pt`): the
   trained cell probe on overview query k for cell k (shape / colour / size of occupied cells,
   "empty" for the others, all 9 cells right), count from the 9 cell queries, sign word from
@@ -14,7 +17,8 @@ For a training checkpoint (`model.pt`, `ckpt.pt` or `ckpt-STEP.pt` of train.py):
 
 Measured on the shipped model's last full checkpoint (4 000-step run, ckpt.pt at step 3 750, 300
 scenes): ViT post_ln token shape 0.23, size 0.79, colour 0.99; query probes shape 0.16, colour 0.93,
-size 0.65, count 0.95, sign 0.13. The vision tower does not encode shape: that, not the resampler
+size 0.65, count 0.95, sign 0.13; raw-pixel window shape 0.96. The overview holds the shape (a
+linear read-out of object-centred pixels gets it), the vision tower does not learn it does not encode shape: that, not the resampler
 or the LM, is what caps colour questions (the LM must find the named shape) and captions.
 
 Scenes: the held-out seeds of evaluate.py (7 000 000 + i), never trained on. Prints one JSON
@@ -27,6 +31,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,6 +59,22 @@ def vit_layers(model: dm.DemoVLM, crop) -> list[torch.Tensor]:
         out.append(x[0])
     out[-1] = model.post_ln(x)[0]
     return out
+
+
+RAW_WINDOW = 42  # pixels: 3x3 tokens of 14
+
+
+def raw_window(crop, box) -> np.ndarray:
+    """Colour-invariant pixels of the RAW_WINDOW-square around the centre of `box` (image
+    fractions) in crop (patches, h, w): |pixel - window corner| summed over RGB, flattened."""
+    p, h, w = crop
+    img = p.reshape(h, w, 3, 14, 14).transpose(0, 3, 1, 4, 2).reshape(h * 14, w * 14, 3)
+    r = RAW_WINDOW // 2
+    img = np.pad(img, ((r, r), (r, r), (0, 0)))
+    cx = int((box[0] + box[2]) / 2 * w * 14) + r
+    cy = int((box[1] + box[3]) / 2 * h * 14) + r
+    win = img[cy - r:cy + r, cx - r:cx + r]
+    return np.abs(win - win[0, 0]).sum(-1).reshape(-1)
 
 
 def fit_probe(x: torch.Tensor, y: torch.Tensor, classes: int, train_n: int) -> float:
@@ -87,7 +108,7 @@ def main():
         aux = train.AuxHeads(cfg)
         aux.load_state_dict(ck["aux"])
 
-    tokens, labels = [], []
+    tokens, labels, windows = [], [], []
     hits = {k: [0, 0] for k in ("shape", "colour", "size", "empty", "all_cells", "count", "sign")}
     with torch.no_grad():
         for i in range(args.n):
@@ -99,6 +120,7 @@ def main():
                 cx, cy = (o.box[0] + o.box[2]) / 2, (o.box[1] + o.box[3]) / 2
                 k = min(int(cy * h), h - 1) * w + min(int(cx * w), w - 1)
                 tokens.append(torch.stack([layer[k] for layer in layers]))
+                windows.append(raw_window(prep.crops[0], o.box))
                 labels.append((scenes.SHAPES.index(o.shape), scenes.SIZES.index(o.size),
                                list(scenes.COLOURS).index(o.colour)))
             if aux is None:
@@ -138,7 +160,10 @@ def main():
     report = {"checkpoint": args.checkpoint, "scenes": args.n, "objects": len(y),
               "vit_token_probe": {name: {attr: round(fit_probe(x[:, li], y[:, a], n, train_n), 3)
                                          for a, (attr, n) in enumerate(ATTRIBUTES)}
-                                  for li, name in enumerate(names)}}
+                                  for li, name in enumerate(names)},
+              "raw_window_probe": {"shape": round(fit_probe(
+                  torch.tensor(np.array(windows), dtype=torch.float32), y[:, 0],
+                  len(scenes.SHAPES), train_n), 3)}}
     if aux is not None:
         report["resampler_query_probes"] = {k: {"correct": c, "total": t,
                                                 "accuracy": round(c / t, 3) if t else None}
