@@ -353,9 +353,11 @@ class DemoVLM(nn.Module):
         self.blocks = nn.ModuleList(LlmBlock(c) for _ in range(c.n_layers))
         self.norm = RMSNorm(c.d_model, c.eps)
 
-    def encode_crops(self, crops, return_attn: bool = False):
+    def encode_crops(self, crops, return_attn: bool = False, return_patches: bool = False):
         """crops: list of (patches [n,588] np, h, w) -> [len(crops), Q, D] (with `return_attn`,
-        also the resampler's attention weights [len(crops), heads, Q, N_max])."""
+        also the resampler's attention weights [len(crops), heads, Q, N_max]; with
+        `return_patches`, also the ViT output [len(crops), N_max, Wv] after post_ln; both are
+        training-only views of the same forward pass)."""
         N = max(p.shape[0] for p, _, _ in crops)
         B = len(crops)
         x = torch.zeros(B, N, 3 * 14 * 14)
@@ -372,7 +374,10 @@ class DemoVLM(nn.Module):
         for blk in self.vit:
             h = blk(h, mask)
         h = self.post_ln(h)
-        return self.resampler(h, pos, mask, return_attn)
+        out = self.resampler(h, pos, mask, return_attn)
+        if not return_patches:
+            return out
+        return (*out, h) if return_attn else (out, h)
 
     def embed_ids(self, ids: torch.Tensor, vis: torch.Tensor | None) -> torch.Tensor:
         """ids [B,T] with -1-k meaning row k of vis [K,D] (image embeddings)."""
