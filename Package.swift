@@ -90,6 +90,8 @@ if !runtimeOnly {
         // Direct for the agent's TLS check at a time-floored clock (already in the graph via gRPC).
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // Model downloads by HTTP range (issue 9).
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ]
     // Device agent (issue 7): services, sources, worker, local API, sd_notify.
     let agentDependencies: [Target.Dependency] = [
@@ -107,6 +109,8 @@ if !runtimeOnly {
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        "GGUF",
     ]
     targets += [
         .target(name: "Agent", dependencies: agentDependencies),

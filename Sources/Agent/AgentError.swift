@@ -16,6 +16,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible, Equatable {
         case io
         /// The local API answered with an error or could not be reached.
         case api
+        /// A model update failed: download, verification, assembly, evaluation or switch.
+        case modelUpdate
     }
 
     public var kind: Kind
