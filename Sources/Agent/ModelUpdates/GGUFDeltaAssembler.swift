@@ -30,10 +30,11 @@ public struct GGUFDeltaAssembler: Sendable {
 
     public let source: any ModelBlobSource
     public let stagingDirectory: String
-    /// First header prefix asked for; quadrupled until the header parses.
+    /// First header prefix asked for; quadrupled until the header parses. Tensor bytes that
+    /// arrive with it are used, never fetched again.
     public let initialHeaderBytes: Int64
 
-    public init(source: any ModelBlobSource, stagingDirectory: String, initialHeaderBytes: Int64 = 256 << 10) {
+    public init(source: any ModelBlobSource, stagingDirectory: String, initialHeaderBytes: Int64 = 64 << 10) {
         self.source = source
         self.stagingDirectory = stagingDirectory
         self.initialHeaderBytes = initialHeaderBytes
@@ -98,17 +99,22 @@ public struct GGUFDeltaAssembler: Sendable {
             }
             let start = Int64(layout.dataOffset + tensor.offset)
             let end = start + Int64(tensor.byteCount)
-            if let (existing, match) = local[digest], match.byteCount == tensor.byteCount {
+            if end <= prefix {
+                // Already arrived with the header prefix.
+                fetchedNames.append(tensor.name)
+                outcome.fetchedTensors += 1
+            } else if let (existing, match) = local[digest], match.byteCount == tensor.byteCount {
                 try output.write(existing.bytes(of: match), at: start)
                 outcome.reusedBytes += Int64(tensor.byteCount)
                 outcome.reusedTensors += 1
             } else {
                 fetchedNames.append(tensor.name)
                 outcome.fetchedTensors += 1
-                if let last = fetches.last, start - last.upperBound < Int64(layout.alignment) {
+                let from = max(start, prefix)
+                if let last = fetches.last, from - last.upperBound < Int64(layout.alignment) {
                     fetches[fetches.count - 1] = last.lowerBound ..< end
                 } else {
-                    fetches.append(start ..< end)
+                    fetches.append(from ..< end)
                 }
             }
         }
