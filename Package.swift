@@ -141,7 +141,7 @@ if !runtimeOnly {
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         ]),
-        .target(name: "Coordinator", dependencies: ["FleetProtocol", "CSQLite"] + grpcDependencies + [
+        .target(name: "Coordinator", dependencies: ["FleetProtocol", "CSQLite", "GGUF"] + grpcDependencies + [
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
@@ -159,7 +159,8 @@ if !runtimeOnly {
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]
-    coordinatorCLIDependencies += ["Coordinator", "FleetProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")] + grpcDependencies
+    coordinatorCLIDependencies += ["Coordinator", "FleetProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                   .product(name: "Crypto", package: "swift-crypto")] + grpcDependencies
 }
 
 targets += [
