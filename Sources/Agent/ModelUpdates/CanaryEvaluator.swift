@@ -12,7 +12,7 @@ public struct CanarySet: Codable, Sendable, Equatable {
     public struct Case: Codable, Sendable, Equatable {
         public var image: String
         public var prompt: String
-        /// Words the answer must contain (case-insensitive); empty: any non-empty answer.
+        /// Words the answer must contain (case-insensitive); empty: any answer with letters.
         public var expect: [String]
         public init(image: String, prompt: String, expect: [String]) {
             self.image = image
@@ -114,8 +114,9 @@ public struct CanaryEvaluator: Sendable {
             report.slowestSeconds = max(report.slowestSeconds, seconds)
             report.fallbacks += result.backendFallbacks
             let answer = result.text.lowercased()
-            if answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                return fail("case \(item.image) got an empty answer")
+            // Broken weights (NaN, garbage) decode to empty or punctuation-only text.
+            guard answer.unicodeScalars.contains(where: { CharacterSet.letters.contains($0) }) else {
+                return fail("case \(item.image) got a degenerate answer \"\(result.text)\" (no letters)")
             }
             for word in item.expect where !answer.contains(word.lowercased()) {
                 return fail("case \(item.image): the answer \"\(result.text)\" lacks \"\(word)\"")
