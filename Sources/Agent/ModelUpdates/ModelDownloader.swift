@@ -26,7 +26,7 @@ public struct ModelDownloader: Sendable {
         /// Free space that must remain on the state file system after the download (the job
         /// queue's floor).
         public var minFreeBytes: Int64 = 256 << 20
-        /// Bytes between fsync + progress records.
+        /// Bytes between fsync + progress records (also at least once a second).
         public var checkpointBytes: Int64 = 4 << 20
 
         public init() {}
@@ -204,7 +204,14 @@ final class PartWriter {
         written = state.durableBytes
     }
 
-    var checkpointDue: Bool { written - state.durableBytes >= checkpointBytes }
+    private var lastCheckpoint = ContinuousClock.now
+
+    /// Every `checkpointBytes` or every second, whichever comes first (a slow link still
+    /// persists its progress).
+    var checkpointDue: Bool {
+        written - state.durableBytes >= checkpointBytes
+            || (written > state.durableBytes && ContinuousClock.now - lastCheckpoint >= .seconds(1))
+    }
 
     func append(_ data: Data) throws {
         try data.withUnsafeBytes { raw in
@@ -228,6 +235,7 @@ final class PartWriter {
             throw AgentError(.io, "cannot flush the part file: \(String(cString: strerror(errno)))", path: path)
         }
         state.durableBytes = written
+        lastCheckpoint = ContinuousClock.now
         let data: Data
         do { data = try JSONEncoder().encode(state) } catch {
             throw AgentError(.io, "cannot encode the download state: \(error)", path: statePath)

@@ -172,16 +172,22 @@ public struct ModelStore: Sendable {
         try switchActive(to: slot)
     }
 
-    /// Makes the other slot active again (it must be complete). Returns it.
+    /// Makes the other slot active again (it must be complete and not have failed its canary).
+    /// Returns it.
     /// Throws `.modelUpdate` when there is nothing to roll back to.
     @discardableResult
     public func rollback() throws -> Slot {
         guard let active = activeSlot() else {
             throw AgentError(.modelUpdate, "no active model to roll back from", path: root)
         }
-        guard record(of: active.other) != nil else {
+        guard let previous = record(of: active.other) else {
             throw AgentError(.modelUpdate, "slot \(active.other.rawValue) holds no complete model to roll back to",
                              path: directory(of: active.other))
+        }
+        // A model that failed its canary was never run; it is no place to go back to.
+        guard !previous.evaluation.hasPrefix("failed") else {
+            throw AgentError(.modelUpdate, "slot \(active.other.rawValue) holds model \(previous.modelDigest), which failed its "
+                             + "canary (\(previous.evaluation)); activate it explicitly if you must", path: directory(of: active.other))
         }
         try switchActive(to: active.other)
         return active.other
