@@ -123,7 +123,8 @@ public struct ModelDownloader: Sendable {
                 if writer.written > before { backoff.reset() }
                 let delay = backoff.nextDelay()
                 guard backoff.failures < settings.maxAttempts else {
-                    throw AgentError(.modelUpdate, "download of \(file.fileName) failed \(backoff.failures) times in a row "
+                    // `.io`, not `.modelUpdate`: the link failed, not the model; a later try resumes.
+                    throw AgentError(.io, "download of \(file.fileName) failed \(backoff.failures) times in a row "
                                      + "(last: \(error)); \(writer.written) of \(size) bytes kept for the next try")
                 }
                 try await Task.sleep(for: .seconds(delay))
