@@ -5,25 +5,27 @@ import Foundation
 import GRPCCore
 import Testing
 
-/// A rollout from the real coordinator binary to the agent test host (separate processes,
-/// loopback, TLS for gRPC, HTTP for blobs): the agent downloads the assigned model, verifies
-/// and installs it, switches and restarts onto it, and the coordinator records ACTIVE.
+/// Rollouts from the real coordinator binary to the agent test host (separate processes,
+/// loopback, TLS for gRPC, HTTP for blobs). Bounded: each test waits at most ~90 s.
 @Suite("Model rollout with the real coordinator", .serialized)
 struct ModelRolloutIntegrationTests {
     typealias H = SyncProcessHarness
 
-    @Test func assignedModelIsDownloadedActivatedAndReported() async throws {
-        let root = try H.temporaryDirectory("rollout")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 9, count: 32))
-        let publicKey = key.publicKey.rawRepresentation.base64EncodedString()
-        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
-        coordinator.extraArguments = ["--trust-model-key", publicKey]
-        try coordinator.start()
-        defer { coordinator.stop() }
+    static let operatorKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 9, count: 32)).rawRepresentation
+    static let otherKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: Data(repeating: 11, count: 32)).rawRepresentation
 
-        let manifest = try ModelUpdateFixtures.manifest(llm: "demo-llm")
-        let signed = try ModelUpdateFixtures.sign(manifest, with: key)
+    /// A coordinator trusting both test keys, the demo model signed with `signer` registered, an
+    /// agent trusting only the operator key enrolled, and a one-stage rollout pausing at the
+    /// first failure. Returns what the checks need; the caller stops both processes.
+    static func setUp(root: URL, signer: Data) async throws
+        -> (H.Coordinator, H.AgentProcess, Edgevlm_Fleet_V1_Rollout) {
+        let trusted = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(operatorKey)).publicKey.rawRepresentation.base64EncodedString()
+        let other = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(otherKey)).publicKey.rawRepresentation.base64EncodedString()
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        coordinator.extraArguments = ["--trust-model-key", trusted, "--trust-model-key", other]
+        try coordinator.start()
+        let signed = try ModelUpdateFixtures.sign(try ModelUpdateFixtures.manifest(llm: "demo-llm"),
+                                                  with: try Curve25519.Signing.PrivateKey(rawRepresentation: signer))
         let token = try await coordinator.enrollmentToken()
         let model = try await coordinator.withOperator { client, metadata in
             for path in [ModelUpdateFixtures.demoLLM, ModelUpdateFixtures.demoMMProj] {
@@ -40,17 +42,15 @@ struct ModelRolloutIntegrationTests {
             }
             var register = Edgevlm_Fleet_V1_RegisterModelRequest()
             register.signedManifest = signed
-            let model = try await client.registerModel(register, metadata: metadata)
-            return model
+            return try await client.registerModel(register, metadata: metadata)
         }
         let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator, token: token, extraTOML: """
             [models]
             artifact_url = "http://127.0.0.1:\(coordinator.httpPort)"
-            trusted_keys = ["\(publicKey)"]
+            trusted_keys = ["\(trusted)"]
             min_free_mib = 1
             """)
         try agent.start()
-        defer { agent.stop() }
         // Rollouts assign the devices enrolled when they are created.
         #expect(try await H.eventually(20) { try await !coordinator.devices().isEmpty })
         let rollout = try await coordinator.withOperator { client, metadata in
@@ -65,8 +65,27 @@ struct ModelRolloutIntegrationTests {
             return try await client.createRollout(create, metadata: metadata)
         }
         #expect(rollout.devicesAssigned == 1)
+        return (coordinator, agent, rollout)
+    }
+
+    static func detail(_ coordinator: H.Coordinator, _ rollout: Edgevlm_Fleet_V1_Rollout) async throws -> Edgevlm_Fleet_V1_RolloutDetail {
+        try await coordinator.withOperator { client, metadata in
+            var get = Edgevlm_Fleet_V1_GetRolloutRequest()
+            get.rolloutID = rollout.rolloutID
+            return try await client.getRollout(get, metadata: metadata)
+        }
+    }
+
+    /// The agent downloads the assigned model, verifies and installs it, switches and restarts
+    /// onto it, and the coordinator records ACTIVE.
+    @Test func assignedModelIsDownloadedActivatedAndReported() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey))
+        defer { coordinator.stop() }
+        defer { agent.stop() }
         let store = try ModelStore(stateDirectory: agent.state.path)
-        // Enroll, heartbeat (assignment recorded), download, verify, switch, then exit to restart.
+        // Heartbeat (assignment recorded), download, verify, switch, then exit to be restarted.
         let switched = await H.eventually(40) { store.activeModel()?.record.modelDigest == rollout.modelDigest && !agent.isRunning }
         #expect(switched, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
         let active = try #require(store.activeModel())
@@ -76,13 +95,25 @@ struct ModelRolloutIntegrationTests {
         agent.stop()
         try agent.start()
         let reported = try await H.eventually(30) {
-            let detail = try await coordinator.withOperator { client, metadata in
-                var get = Edgevlm_Fleet_V1_GetRolloutRequest()
-                get.rolloutID = rollout.rolloutID
-                return try await client.getRollout(get, metadata: metadata)
-            }
-            return detail.devices.contains { $0.state == .active }
+            try await Self.detail(coordinator, rollout).devices.contains { $0.state == .active }
         }
         #expect(reported)
+    }
+
+    /// A model signed with a key the coordinator trusts but the device does not: never
+    /// activated, FAILED with the reason reported, and the rollout pauses at its threshold.
+    @Test func untrustedSignatureFailsAndPausesTheRollout() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.otherKey))
+        defer { coordinator.stop() }
+        defer { agent.stop() }
+        let paused = try await H.eventually(40) {
+            let detail = try await Self.detail(coordinator, rollout)
+            return detail.rollout.phase == .paused && detail.devices.contains { $0.state == .failed && $0.reason.contains("does not trust") }
+        }
+        #expect(paused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
+        #expect(try ModelStore(stateDirectory: agent.state.path).activeModel() == nil)
+        #expect(agent.isRunning, "a refused model does not stop the agent")
     }
 }
