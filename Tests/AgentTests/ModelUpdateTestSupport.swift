@@ -119,7 +119,7 @@ final class RecordingBlobSource: ModelBlobSource {
                 try await sink(data.prefix(allowed))
                 record.withLock { $0.delivered += Int64(allowed) }
             }
-            if cut { throw ModelFetchError.transient("link cut by the test") }
+            if cut { throw AgentError(.transfer, "link cut by the test") }
         }
     }
 }

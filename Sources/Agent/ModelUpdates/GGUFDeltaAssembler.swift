@@ -44,7 +44,7 @@ public struct GGUFDeltaAssembler: Sendable {
     /// `<staging>/<sha256>`, reusing tensors of the GGUF files at `localFiles`. Throws
     /// `.modelUpdate` when the manifest has no tensor digests, the header does not parse, a
     /// fetched tensor or the whole file does not match its digest (the work file is removed),
-    /// and `ModelFetchError` when a fetch fails.
+    /// and the source's `.transfer`/`.modelUpdate` errors when a fetch fails.
     public func assemble(_ file: FleetManifestFile, reusing localFiles: [String]) async throws -> Outcome {
         guard !file.tensors.isEmpty else {
             throw AgentError(.modelUpdate, "the manifest lists no tensor digests for \(file.fileName); a delta is impossible")

@@ -37,7 +37,7 @@ public final class HTTPBlobSource: ModelBlobSource {
             // The stall (read) timeout guards the body; the deadline only bounds a whole blob.
             response = try await client.execute(request, timeout: .hours(24))
         } catch {
-            throw ModelFetchError.transient("GET blob \(sha256): \(error)")
+            throw AgentError(.transfer, "GET blob \(sha256): \(error)")
         }
         let status = Int(response.status.code)
         switch status {
@@ -46,14 +46,14 @@ public final class HTTPBlobSource: ModelBlobSource {
         case 200 where range.lowerBound == 0:
             break
         case 200:
-            throw ModelFetchError.permanent("the artifact server ignored the Range header for blob \(sha256)")
+            throw AgentError(.modelUpdate, "the artifact server ignored the Range header for blob \(sha256)")
         case 408, 429:
-            throw ModelFetchError.transient("HTTP \(status) for blob \(sha256)")
+            throw AgentError(.transfer, "HTTP \(status) for blob \(sha256)")
         case 400..<500:
-            throw ModelFetchError.permanent("HTTP \(status) for blob \(sha256) from \(baseURL)"
+            throw AgentError(.modelUpdate, "HTTP \(status) for blob \(sha256) from \(baseURL)"
                                             + (status == 401 || status == 403 ? " (the device credential was refused)" : ""))
         default:
-            throw ModelFetchError.transient("HTTP \(status) for blob \(sha256)")
+            throw AgentError(.transfer, "HTTP \(status) for blob \(sha256)")
         }
         var remaining = range.upperBound - range.lowerBound
         do {
@@ -64,15 +64,13 @@ public final class HTTPBlobSource: ModelBlobSource {
                 remaining -= take
                 if remaining == 0 { break }
             }
-        } catch let error as ModelFetchError {
-            throw error
         } catch let error as AgentError {
             throw error
         } catch {
-            throw ModelFetchError.transient("blob \(sha256) stopped after \(range.upperBound - range.lowerBound - remaining) bytes: \(error)")
+            throw AgentError(.transfer, "blob \(sha256) stopped after \(range.upperBound - range.lowerBound - remaining) bytes: \(error)")
         }
         if remaining > 0 {
-            throw ModelFetchError.transient("blob \(sha256) ended \(remaining) bytes early")
+            throw AgentError(.transfer, "blob \(sha256) ended \(remaining) bytes early")
         }
     }
 }

@@ -4,24 +4,10 @@ import Foundation
 /// in tests and for `edgevlm models pull --from-file`.
 public protocol ModelBlobSource: Sendable {
     /// Delivers bytes `range` of blob `sha256` to `sink` in order, in pieces of any size.
-    /// Throws `ModelFetchError`: `.permanent` when retrying cannot help (4xx: the blob is
-    /// missing, the credential refused), `.transient` otherwise (link down, stall, 5xx).
+    /// Throws `AgentError`: `.modelUpdate` when retrying cannot help (4xx: the blob is
+    /// missing, the credential refused), `.transfer` otherwise (link down, stall, 5xx).
     func fetch(blob sha256: String, range: Range<Int64>,
                sink: (Data) async throws -> Void) async throws
-}
-
-/// Why a fetch failed, deciding whether the downloader retries.
-public enum ModelFetchError: Error, Sendable, CustomStringConvertible, Equatable {
-    /// Retrying cannot help (e.g. HTTP 403/404); the downloader stops and reports it.
-    case permanent(String)
-    /// The link failed or stalled; the downloader retries with backoff from where it stopped.
-    case transient(String)
-
-    public var description: String {
-        switch self {
-        case .permanent(let text), .transient(let text): return text
-        }
-    }
 }
 
 /// A blob source reading files in a folder named by their SHA-256 (a local mirror of the
@@ -40,21 +26,21 @@ public struct DirectoryBlobSource: ModelBlobSource {
                       sink: (Data) async throws -> Void) async throws {
         let path = directory + "/" + sha256
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ModelFetchError.permanent("blob \(sha256) not found in \(directory)")
+            throw AgentError(.modelUpdate, "blob \(sha256) not found in \(directory)")
         }
         defer { try? handle.close() }
         do { try handle.seek(toOffset: UInt64(range.lowerBound)) } catch {
-            throw ModelFetchError.permanent("blob \(sha256): cannot seek to \(range.lowerBound)")
+            throw AgentError(.modelUpdate, "blob \(sha256): cannot seek to \(range.lowerBound)")
         }
         var position = range.lowerBound
         while position < range.upperBound {
             let count = Int(min(Int64(pieceBytes), range.upperBound - position))
             let data: Data
             do { data = try handle.read(upToCount: count) ?? Data() } catch {
-                throw ModelFetchError.transient("blob \(sha256): read failed: \(error)")
+                throw AgentError(.transfer, "blob \(sha256): read failed: \(error)")
             }
             guard !data.isEmpty else {
-                throw ModelFetchError.permanent("blob \(sha256) ends at \(position), before \(range.upperBound)")
+                throw AgentError(.modelUpdate, "blob \(sha256) ends at \(position), before \(range.upperBound)")
             }
             try await sink(data)
             position += Int64(data.count)

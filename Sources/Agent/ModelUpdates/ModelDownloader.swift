@@ -114,10 +114,10 @@ public struct ModelDownloader: Sendable {
                     }
                     try await throttle.consumed(data.count)
                 }
-            } catch let error as ModelFetchError {
+            } catch let error as AgentError where error.kind == .transfer || error.kind == .modelUpdate {
                 try writer.checkpoint()
-                if case .permanent(let reason) = error {
-                    throw AgentError(.modelUpdate, "download of \(file.fileName) stopped: \(reason)")
+                if error.kind == .modelUpdate {
+                    throw AgentError(.modelUpdate, "download of \(file.fileName) stopped: \(error.message)")
                 }
                 // An attempt that made progress was a working link: count failures afresh.
                 if writer.written > before { backoff.reset() }
@@ -125,7 +125,7 @@ public struct ModelDownloader: Sendable {
                 guard backoff.failures < settings.maxAttempts else {
                     // `.io`, not `.modelUpdate`: the link failed, not the model; a later try resumes.
                     throw AgentError(.io, "download of \(file.fileName) failed \(backoff.failures) times in a row "
-                                     + "(last: \(error)); \(writer.written) of \(size) bytes kept for the next try")
+                                     + "(last: \(error.message)); \(writer.written) of \(size) bytes kept for the next try")
                 }
                 try await Task.sleep(for: .seconds(delay))
             }

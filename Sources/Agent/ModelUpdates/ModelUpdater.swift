@@ -86,13 +86,9 @@ public struct ModelUpdater: Sendable {
                         let delta = try await assembler.assemble(file, reusing: [active.llmPath, active.mmprojPath])
                         outcome.fetchedBytes += delta.fetchedBytes
                         outcome.reusedBytes += delta.reusedBytes
-                    } catch let error as ModelFetchError {
-                        if case .permanent(let reason) = error {
-                            throw AgentError(.modelUpdate, "download of \(file.fileName) stopped: \(reason)")
-                        }
-                        outcome.fetchedBytes += try await full(file)
                     } catch {
-                        // A delta that cannot be made or verified: fetch the whole file instead.
+                        // A delta that cannot be made, fetched or verified: fetch the whole file
+                        // instead (a refusing server refuses that too, after one more request).
                         outcome.fetchedBytes += try await full(file)
                     }
                 } else {
