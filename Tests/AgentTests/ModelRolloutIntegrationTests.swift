@@ -17,18 +17,18 @@ struct ModelRolloutIntegrationTests {
     /// A coordinator trusting both test keys, the demo model signed with `signer` registered, an
     /// agent trusting only the operator key enrolled, and a one-stage rollout pausing at the
     /// first failure. Returns what the checks need; the caller stops both processes.
-    static func setUp(root: URL, signer: Data) async throws
+    static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "") async throws
         -> (H.Coordinator, H.AgentProcess, Edgevlm_Fleet_V1_Rollout) {
         let trusted = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(operatorKey)).publicKey.rawRepresentation.base64EncodedString()
         let other = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(otherKey)).publicKey.rawRepresentation.base64EncodedString()
         let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
         coordinator.extraArguments = ["--trust-model-key", trusted, "--trust-model-key", other]
         try coordinator.start()
-        let signed = try ModelUpdateFixtures.sign(try ModelUpdateFixtures.manifest(llm: "demo-llm"),
+        let signed = try ModelUpdateFixtures.sign(try ModelUpdateFixtures.manifest(llm: llm),
                                                   with: try Curve25519.Signing.PrivateKey(rawRepresentation: signer))
         let token = try await coordinator.enrollmentToken()
         let model = try await coordinator.withOperator { client, metadata in
-            for path in [ModelUpdateFixtures.demoLLM, ModelUpdateFixtures.demoMMProj] {
+            for path in [ModelUpdateFixtures.path(of: llm), ModelUpdateFixtures.demoMMProj] {
                 let file = try #require(FileManager.default.contents(atPath: path))
                 _ = try await client.uploadBlob(metadata: metadata, requestProducer: { writer in
                     var offset = 0
@@ -49,6 +49,7 @@ struct ModelRolloutIntegrationTests {
             artifact_url = "http://127.0.0.1:\(coordinator.httpPort)"
             trusted_keys = ["\(trusted)"]
             min_free_mib = 1
+            \(extraModels)
             """)
         try agent.start()
         // Rollouts assign the devices enrolled when they are created.
@@ -115,5 +116,30 @@ struct ModelRolloutIntegrationTests {
         #expect(paused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
         #expect(try ModelStore(stateDirectory: agent.state.path).activeModel() == nil)
         #expect(agent.isRunning, "a refused model does not stop the agent")
+    }
+
+    /// Weights that load but answer nonsense (NaN embeddings; digests and signature valid):
+    /// the canary stops them, FAILED with the canary's reason, the rollout pauses.
+    @Test func canaryFailureIsNeverActivatedAndPausesTheRollout() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let canary = root.appendingPathComponent("canary.json")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data("""
+            {"max_seconds": 60, "max_rss_mib": 0, "max_fallbacks": 0, "cases": [{"image": \
+            "\(ModelUpdateFixtures.root.path)/Tests/RuntimeTests/Fixtures/vision-goldens/small.png", \
+            "prompt": "Describe the image.", "expect": []}]}
+            """.utf8).write(to: canary)
+        let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey), llm: "llm-nan",
+                                                                 extraModels: "canary_file = \"\(canary.path)\"")
+        defer { coordinator.stop() }
+        defer { agent.stop() }
+        let paused = try await H.eventually(60) {
+            let detail = try await Self.detail(coordinator, rollout)
+            return detail.rollout.phase == .paused && detail.devices.contains { $0.state == .failed && $0.reason.contains("canary") }
+        }
+        #expect(paused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
+        #expect(try ModelStore(stateDirectory: agent.state.path).activeModel() == nil)
+        #expect(agent.isRunning)
     }
 }
