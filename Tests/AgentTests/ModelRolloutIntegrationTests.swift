@@ -48,7 +48,7 @@ struct ModelRolloutIntegrationTests {
             [models]
             artifact_url = "http://127.0.0.1:\(coordinator.httpPort)"
             trusted_keys = ["\(trusted)"]
-            min_free_mib = 1
+            \(extraModels.contains("min_free_mib") ? "" : "min_free_mib = 1")
             \(extraModels)
             """)
         try agent.start()
@@ -141,5 +141,22 @@ struct ModelRolloutIntegrationTests {
         #expect(paused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
         #expect(try ModelStore(stateDirectory: agent.state.path).activeModel() == nil)
         #expect(agent.isRunning)
+    }
+
+    /// Not enough disk for the model after keeping the queue's floor: refused before any byte
+    /// is fetched, the reason reaches the coordinator.
+    @Test func tooLittleDiskIsRefusedBeforeDownloading() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey),
+                                                                 extraModels: "min_free_mib = 100000000")
+        defer { coordinator.stop() }
+        defer { agent.stop() }
+        let refused = try await H.eventually(40) {
+            try await Self.detail(coordinator, rollout).devices.contains { $0.state == .failed && $0.reason.contains("not enough disk space") }
+        }
+        #expect(refused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
+        let staging = agent.state.appendingPathComponent("models/staging").path
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: staging))?.isEmpty ?? true, "nothing was downloaded")
     }
 }
