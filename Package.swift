@@ -90,6 +90,8 @@ if !runtimeOnly {
         // Direct for the agent's TLS check at a time-floored clock (already in the graph via gRPC).
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        // Model downloads by HTTP range (issue 9).
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ]
     // Device agent (issue 7): services, sources, worker, local API, sd_notify.
     let agentDependencies: [Target.Dependency] = [
@@ -107,6 +109,8 @@ if !runtimeOnly {
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        "GGUF",
     ]
     targets += [
         .target(name: "Agent", dependencies: agentDependencies),
@@ -137,7 +141,7 @@ if !runtimeOnly {
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         ]),
-        .target(name: "Coordinator", dependencies: ["FleetProtocol", "CSQLite"] + grpcDependencies + [
+        .target(name: "Coordinator", dependencies: ["FleetProtocol", "CSQLite", "GGUF"] + grpcDependencies + [
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
@@ -155,7 +159,8 @@ if !runtimeOnly {
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]
-    coordinatorCLIDependencies += ["Coordinator", "FleetProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")] + grpcDependencies
+    coordinatorCLIDependencies += ["Coordinator", "FleetProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                   .product(name: "Crypto", package: "swift-crypto")] + grpcDependencies
 }
 
 targets += [

@@ -144,6 +144,16 @@ extension AgentConfiguration {
             try t.finish()
             try validateSync(c.sync)
         }
+        if var t = try reader.table("models") {
+            c.models.artifactURL = try t.string("artifact_url") ?? c.models.artifactURL
+            c.models.trustedKeys = try t.strings("trusted_keys") ?? c.models.trustedKeys
+            c.models.minFreeMiB = try t.int("min_free_mib", min: 0) ?? c.models.minFreeMiB
+            c.models.bandwidthKiBPerSecond = try t.int("bandwidth_kib_per_second", min: 0) ?? c.models.bandwidthKiBPerSecond
+            c.models.stallSeconds = try t.double("stall_seconds", min: 0.1) ?? c.models.stallSeconds
+            c.models.maxAttempts = try t.int("max_attempts", min: 1) ?? c.models.maxAttempts
+            c.models.canaryFile = try t.string("canary_file") ?? c.models.canaryFile
+            try t.finish()
+        }
         try reader.finish()
         return c
     }

@@ -149,7 +149,27 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var requestTimeoutSeconds: Double = 30
     }
 
+    /// `[models]`: model updates from the coordinator (issue 9).
+    public struct Models: Sendable, Equatable {
+        /// The coordinator's artifact server, e.g. "http://fleet.example.com:7080".
+        public var artifactURL: String = ""
+        /// Ed25519 public keys (base64 or hex of the raw 32 bytes) whose signed models are accepted.
+        public var trustedKeys: [String] = []
+        /// Free space kept on the state file system for the job queue; a model that would eat
+        /// into it is refused before downloading.
+        public var minFreeMiB: Int = 256
+        /// Download rate limit, KiB/s (0: none).
+        public var bandwidthKiBPerSecond: Int = 0
+        /// A download delivering nothing for this long is retried from where it stopped.
+        public var stallSeconds: Double = 30
+        /// Consecutive failed attempts per file before the update is given up (until the next assignment poll).
+        public var maxAttempts: Int = 8
+        /// Canary set (JSON, see `CanarySet`); "" runs no canary.
+        public var canaryFile: String = ""
+    }
+
     public var model = Model()
+    public var models = Models()
     public var state = State()
     public var queue = Queue()
     public var worker = Worker()
@@ -169,4 +189,6 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var lockPath: String { state.directory + "/agent.lock" }
     /// Sync's files: identity (device id + credential), desired model, time floor.
     public var syncDirectory: String { state.directory + "/sync" }
+    /// The A/B model store (`ModelStore`).
+    public var modelsDirectory: String { state.directory + "/models" }
 }

@@ -76,6 +76,9 @@ public struct AgentDaemon: Sendable {
                                         agentVersion: agentVersion, activeModelDigest: engine.modelDigest,
                                         backendHealth: { engine.backendHealth() }, logger: logger))
         }
+        if c.sync.enabled && !c.models.artifactURL.isEmpty {
+            services.append(ModelUpdateService(configuration: c, pollSeconds: max(1, c.sync.pollIntervalSeconds), logger: logger))
+        }
         if c.api.enabled {
             try DurableFiles.makeDirectory((c.api.socket as NSString).deletingLastPathComponent)
             let api = LocalAPI(intake: intake, metrics: metrics, events: events, cameras: cameras, syncStatus: syncStatus,

@@ -16,6 +16,11 @@ public struct AgentError: Error, Sendable, CustomStringConvertible, Equatable {
         case io
         /// The local API answered with an error or could not be reached.
         case api
+        /// A model update was refused or failed for good: signature, digest, assembly, canary,
+        /// disk space, or a download the server refused (4xx). Not retried for that model.
+        case modelUpdate
+        /// A model download broke on the way (link down, stall, 5xx): retried and resumed.
+        case transfer
     }
 
     public var kind: Kind

@@ -8,6 +8,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
         abstract: "The EdgeVLM fleet coordinator: device registry, results, model rollouts.",
         version: "0.1.0",
         subcommands: [ServeCommand.self, EnrollmentTokenCommand.self, DevicesCommand.self, ResultsCommand.self,
-                      RolloutsCommand.self]
+                      ModelsCommand.self, RolloutsCommand.self]
     )
 }

@@ -33,7 +33,8 @@ struct AgentCommand: AsyncParsableCommand {
                                  notifier: SystemdNotifier(notifySocket: environment["NOTIFY_SOCKET"],
                                                            watchdogMicroseconds: environment["WATCHDOG_USEC"]),
                                  agentVersion: EdgeVLMCommand.configuration.version, logger: logger)
-        let model = configuration.model
+        // The store's active slot when a model update installed one, else the [model] paths.
+        let model = ModelUpdateSetup.runningModel(configuration)
         try await daemon.run {
             guard !model.llm.isEmpty, !model.mmproj.isEmpty else {
                 throw AgentError(.engineUnavailable, "no model is configured: set [model] llm and mmproj to the GGUF files",

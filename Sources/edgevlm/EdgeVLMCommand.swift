@@ -25,6 +25,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
 let agentSubcommands: [any ParsableCommand.Type] = [
     AgentCommand.self, SubmitCommand.self, JobsCommand.self, ResultCommand.self, WatchCommand.self,
     SyncStatusCommand.self,
+    ModelsCommand.self,
 ]
 #else
 let agentSubcommands: [any ParsableCommand.Type] = []

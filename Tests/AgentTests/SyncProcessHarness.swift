@@ -43,7 +43,10 @@ enum SyncProcessHarness {
         let plaintext: Bool
         private(set) var process: Process?
         private(set) var grpcPort = 0
+        private(set) var httpPort = 0
         private(set) var adminToken = ""
+        /// Extra `serve` arguments (e.g. `--trust-model-key`).
+        var extraArguments: [String] = []
 
         init(state: URL, plaintext: Bool = false) {
             self.state = state
@@ -58,7 +61,7 @@ enum SyncProcessHarness {
             process.executableURL = try SyncProcessHarness.binary("edgevlm-coordinator")
             process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "\(grpcPort)",
                                  "--http-host", "127.0.0.1", "--http-port", "0", "--poll-interval", "1"]
-                + (plaintext ? ["--insecure-plaintext"] : [])
+                + (plaintext ? ["--insecure-plaintext"] : []) + extraArguments
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -76,6 +79,9 @@ enum SyncProcessHarness {
                 throw MissingBinary(description: "unexpected announce line: \(text)")
             }
             grpcPort = port
+            if let field = text.split(separator: " ").first(where: { $0.hasPrefix("http=") }), let http = Int(field.dropFirst(5)) {
+                httpPort = http
+            }
             self.process = process
             adminToken = try String(contentsOf: state.appendingPathComponent("admin.token"), encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -151,7 +157,8 @@ enum SyncProcessHarness {
         private(set) var process: Process?
         private var filesWritten = 0
 
-        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5) throws {
+        /// `extraTOML` is appended to the configuration (e.g. a `[models]` section).
+        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5, extraTOML: String = "") throws {
             self.state = state
             let toml = """
                 [state]
@@ -178,6 +185,7 @@ enum SyncProcessHarness {
                 backoff_max_seconds = 0.5
                 refused_retry_seconds = 3600
                 request_timeout_seconds = 5
+                \(extraTOML)
                 """
             try FileManager.default.createDirectory(at: state.appendingPathComponent("inbox"), withIntermediateDirectories: true)
             try Data(toml.utf8).write(to: configURL)
@@ -199,6 +207,9 @@ enum SyncProcessHarness {
             try process.run()
             self.process = process
         }
+
+        /// True while the process runs.
+        var isRunning: Bool { process?.isRunning ?? false }
 
         func kill9() {
             guard let process else { return }

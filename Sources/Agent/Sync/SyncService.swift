@@ -232,11 +232,7 @@ public struct SyncService: Service {
         let (counts, backlog) = try await BlockingWork.run { (try queue.stateCounts(), try queue.unacknowledgedOutboxCount()) }
         var status = FleetDeviceStatus()
         status.agentVersion = agentVersion
-        var slot = FleetSlotStatus()
-        slot.slot = "A"
-        slot.modelDigest = activeModelDigest
-        slot.active = true
-        status.slots = [slot]
+        status.slots = ModelSlotsReport.slots(modelsDirectory: stateDirectory + "/models", runningDigest: activeModelDigest)
         status.queueDepth = UInt32(clamping: counts[.queued] + counts[.running])
         status.outboxDepth = UInt32(clamping: backlog)
         status.diskFreeBytes = UInt64(max(0, DurableFiles.freeBytes(at: stateDirectory) ?? 0))
@@ -254,6 +250,8 @@ public struct SyncService: Service {
         request.deviceID = identity.deviceID
         request.status = status
         let response = try await client.heartbeat(request, metadata: auth, options: options)
+        try await ModelSlotsReport.deliverPending(client, deviceID: identity.deviceID, auth: auth, options: options,
+                                                  modelsDirectory: stateDirectory + "/models")
         let desired = response.desired
         timeFloor.observe(serverTimeMs: desired.serverTimeUnixMs)
         if desired.hasModel {

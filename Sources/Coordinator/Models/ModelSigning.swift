@@ -53,8 +53,9 @@ public enum ModelSigning {
         return (Digests.sha256Hex(signed.manifest), manifest)
     }
 
-    /// A manifest for an LLM + mmproj GGUF pair on disk (whole-file digests; per-tensor digests
-    /// are not computed yet). Throws `.io` when a file cannot be read.
+    /// A manifest for an LLM + mmproj GGUF pair on disk: whole-file digests, and per-tensor
+    /// digests (`ModelManifestBuilder`) when a file parses as GGUF, so devices can update by
+    /// tensor delta. Throws `.io` when a file cannot be read.
     public static func manifest(name: String, version: String, llm: URL, mmproj: URL, now: Int64) throws -> FleetModelManifest {
         var manifest = FleetModelManifest()
         manifest.name = name
@@ -67,6 +68,7 @@ public enum ModelSigning {
             file.fileName = url.lastPathComponent
             file.sizeBytes = UInt64(size)
             file.sha256 = digest
+            file.tensors = (try? ModelManifestBuilder.tensorDigests(ofGGUF: url.path)) ?? []
             manifest.files.append(file)
         }
         return manifest
