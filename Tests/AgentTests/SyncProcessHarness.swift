@@ -151,7 +151,8 @@ enum SyncProcessHarness {
         private(set) var process: Process?
         private var filesWritten = 0
 
-        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5) throws {
+        /// `extraSync` is appended to the `[sync]` table (e.g. `windows = [...]`).
+        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5, extraSync: String = "") throws {
             self.state = state
             let toml = """
                 [state]
@@ -178,6 +179,7 @@ enum SyncProcessHarness {
                 backoff_max_seconds = 0.5
                 refused_retry_seconds = 3600
                 request_timeout_seconds = 5
+                \(extraSync)
                 """
             try FileManager.default.createDirectory(at: state.appendingPathComponent("inbox"), withIntermediateDirectories: true)
             try Data(toml.utf8).write(to: configURL)
