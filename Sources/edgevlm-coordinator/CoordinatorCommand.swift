@@ -7,6 +7,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "edgevlm-coordinator",
         abstract: "The EdgeVLM fleet coordinator: device registry, results, model rollouts.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, EnrollmentTokenCommand.self, DevicesCommand.self, ResultsCommand.self]
+        subcommands: [ServeCommand.self, EnrollmentTokenCommand.self, DevicesCommand.self, ResultsCommand.self,
+                      ModelsCommand.self,
+                      RolloutsCommand.self]
     )
 }

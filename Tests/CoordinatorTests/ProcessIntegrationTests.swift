@@ -1,4 +1,5 @@
 import Coordinator
+import Crypto
 import FleetProtocol
 import Foundation
 import GRPCCore
@@ -29,11 +30,11 @@ struct ProcessIntegrationTests {
         return found
     }
 
-    static func start(state: URL) throws -> Running {
+    static func start(state: URL, extraArguments: [String] = []) throws -> Running {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "0",
-                             "--http-host", "127.0.0.1", "--http-port", "0"]
+                             "--http-host", "127.0.0.1", "--http-port", "0"] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -155,5 +156,92 @@ struct ProcessIntegrationTests {
         // Without the operator token: a clear error naming the file, non-zero status.
         let (badStatus, _, badError) = try Self.run(["devices", "--token-file", "/nonexistent/token"] + connection)
         #expect(badStatus != 0 && badError.contains("/nonexistent/token"))
+    }
+
+    /// Parses one JSON object printed by an operator command.
+    static func object(_ text: String) throws -> [String: Any] {
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try #require(parsed as? [String: Any], "not a JSON object: \(text)")
+    }
+
+    @Test("operator commands: models list and rollouts create, list, show, pause, resume, abort, rollback")
+    func rolloutCommands() async throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("edgevlm-rollouts-\(UUID().uuidString)")
+        let running = try Self.start(state: state, extraArguments: ["--trust-model-key", key.publicKey.rawRepresentation.base64EncodedString()])
+        defer { Self.stop(running) }
+        let connection = ["--state-dir", state.path, "--grpc-port", String(running.grpcPort)]
+        let (emptyStatus, empty, _) = try Self.run(["models", "list"] + connection)
+        #expect(emptyStatus == 0 && empty.isEmpty)
+
+        // Register a signed model over gRPC (publishing is another command's job).
+        let ca = try String(contentsOf: state.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
+        let admin = try String(contentsOf: state.appendingPathComponent("admin.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = try await ServerHarness.withClient(port: running.grpcPort, caPEM: ca) { client in
+            let operators = FleetOperatorService.Client(wrapping: client)
+            let op = FleetAuthorization.metadata(bearer: admin)
+            var manifest = FleetModelManifest()
+            manifest.name = "demo"
+            manifest.version = "1"
+            for role in ["llm", "mmproj"] {
+                let data = Data("\(role) bytes".utf8)
+                let info = try await operators.uploadBlob(metadata: op, requestProducer: { writer in
+                    var chunk = Edgevlm_Fleet_V1_BlobChunk()
+                    chunk.data = data
+                    try await writer.write(chunk)
+                })
+                var file = FleetManifestFile()
+                file.role = role
+                file.fileName = "\(role).gguf"
+                file.sha256 = info.sha256
+                file.sizeBytes = UInt64(data.count)
+                manifest.files.append(file)
+            }
+            var register = Edgevlm_Fleet_V1_RegisterModelRequest()
+            register.signedManifest = try ModelSigning.sign(manifest, with: key)
+            return try await operators.registerModel(register, metadata: op).modelDigest
+        }
+        let (listStatus, models, _) = try Self.run(["models", "list"] + connection)
+        #expect(listStatus == 0 && models.split(separator: "\n").count == 1)
+        #expect(try Self.object(models)["modelDigest"] as? String == digest)
+
+        // Bad stages are refused before anything is sent.
+        let (badStatus, _, badError) = try Self.run(["rollouts", "create", "--model", digest, "--stages", "10,50"] + connection)
+        #expect(badStatus != 0 && badError.contains("--stages"))
+
+        let (createStatus, created, createError) = try Self.run(
+            ["rollouts", "create", "--model", digest, "--tags", "kiosk,lobby", "--stages", "1,10,50,100", "--min-devices", "2",
+             "--soak", "30m", "--failure-threshold", "5%", "--min-finished", "4"] + connection)
+        #expect(createStatus == 0, "\(createError)")
+        let rollout = try Self.object(created)
+        let id = try #require(rollout["rolloutId"] as? String)
+        #expect(rollout["modelDigest"] as? String == digest)
+        #expect(rollout["targetTags"] as? [String] == ["kiosk", "lobby"])
+        let stages = try #require(rollout["stages"] as? [[String: Any]])
+        #expect(stages.compactMap { $0["percent"] as? Int } == [1, 10, 50, 100])
+        #expect(stages.allSatisfy { $0["minDevices"] as? Int == 2 && $0["soakSeconds"] as? Int == 1800 })
+        let policy = try #require(rollout["policy"] as? [String: Any])
+        #expect(policy["maxFailurePercent"] as? Int == 5 && policy["minFinishedForFailurePercent"] as? Int == 4)
+
+        let (_, listed, _) = try Self.run(["rollouts", "list"] + connection)
+        #expect(try listed.split(separator: "\n").map { try Self.object(String($0))["rolloutId"] as? String } == [id])
+        let (showStatus, shown, _) = try Self.run(["rollouts", "show", id] + connection)
+        #expect(showStatus == 0)
+        #expect((try Self.object(shown)["rollout"] as? [String: Any])?["rolloutId"] as? String == id)
+
+        for (action, phase) in [("pause", "ROLLOUT_PHASE_PAUSED"), ("resume", "ROLLOUT_PHASE_RUNNING"),
+                                ("abort", "ROLLOUT_PHASE_ABORTED"), ("rollback", "ROLLOUT_PHASE_ROLLED_BACK")] {
+            let (status, out, err) = try Self.run(["rollouts", action, id, "--reason", "test \(action)"] + connection)
+            #expect(status == 0, "\(action): \(err)")
+            let after = try Self.object(out)
+            #expect(after["phase"] as? String == phase, "\(action)")
+            #expect(after["phaseReason"] as? String == "test \(action)" || action == "resume")
+        }
+        // An action the phase does not allow: non-zero status and the coordinator's reason.
+        let (resumeStatus, _, resumeError) = try Self.run(["rollouts", "resume", id] + connection)
+        #expect(resumeStatus != 0 && !resumeError.isEmpty)
+        let (unknownStatus, _, _) = try Self.run(["rollouts", "show", "no-such-rollout"] + connection)
+        #expect(unknownStatus != 0)
     }
 }
