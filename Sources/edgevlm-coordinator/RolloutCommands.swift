@@ -185,10 +185,10 @@ enum RolloutAction: String, Sendable {
         request.reason = reason
         return try await connection.withOperator { client, metadata in
             switch self {
-            case .pause: try await client.pauseRollout(request, metadata: metadata)
-            case .resume: try await client.resumeRollout(request, metadata: metadata)
-            case .abort: try await client.abortRollout(request, metadata: metadata)
-            case .rollback: try await client.rollbackRollout(request, metadata: metadata)
+            case .pause: return try await client.pauseRollout(request, metadata: metadata)
+            case .resume: return try await client.resumeRollout(request, metadata: metadata)
+            case .abort: return try await client.abortRollout(request, metadata: metadata)
+            case .rollback: return try await client.rollbackRollout(request, metadata: metadata)
             }
         }
     }

@@ -101,8 +101,8 @@ struct SyncIntegrationTests {
         let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
         try coordinator.start()
         defer { coordinator.stop() }
-        // A window opening 12 s from now (local wall clock, second precision) and lasting an hour.
-        let opens = Date().addingTimeInterval(12)
+        // A window opening 20 s from now (local wall clock, second precision) and lasting an hour.
+        let opens = Date().addingTimeInterval(20)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = .current
