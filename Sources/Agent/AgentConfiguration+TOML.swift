@@ -141,6 +141,8 @@ extension AgentConfiguration {
             c.sync.backoffMaxSeconds = try t.double("backoff_max_seconds", min: 0.01) ?? c.sync.backoffMaxSeconds
             c.sync.refusedRetrySeconds = try t.double("refused_retry_seconds", min: 1) ?? c.sync.refusedRetrySeconds
             c.sync.requestTimeoutSeconds = try t.double("request_timeout_seconds", min: 0.1) ?? c.sync.requestTimeoutSeconds
+            c.sync.windows = try t.strings("windows") ?? c.sync.windows
+            c.sync.metered = try t.bool("metered") ?? c.sync.metered
             try t.finish()
             try validateSync(c.sync)
         }
@@ -164,6 +166,7 @@ private func validateSync(_ sync: AgentConfiguration.Sync) throws {
     if sync.backoffMaxSeconds < sync.backoffBaseSeconds {
         throw AgentError(.configuration, "must be at least backoff_base_seconds (\(sync.backoffBaseSeconds))", key: "sync.backoff_max_seconds")
     }
+    _ = try SyncWindows(parsing: sync.windows)
     guard sync.enabled else { return }
     guard SyncEndpoint(parsing: sync.coordinator) != nil else {
         throw AgentError(.configuration, "coordinator must be host:port (e.g. \"fleet.example.com:8443\"), not \"\(sync.coordinator)\"",

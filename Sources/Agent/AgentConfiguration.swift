@@ -147,6 +147,12 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var refusedRetrySeconds: Double = 3600
         /// Deadline of one call to the coordinator (seconds).
         public var requestTimeoutSeconds: Double = 30
+        /// Local-time windows for result uploads, `"HH:MM-HH:MM"` (may wrap midnight, e.g.
+        /// `"22:00-06:00"`); empty = always. Outside them only heartbeats are sent and results
+        /// wait in the outbox.
+        public var windows: [String] = []
+        /// A metered link: smaller, rarer result batches, and model downloads only inside a window.
+        public var metered: Bool = false
     }
 
     /// `[models]`: model updates from the coordinator (issue 9).

@@ -3,114 +3,128 @@ import FleetProtocol
 import Foundation
 import SwiftProtobuf
 
-/// `edgevlm-coordinator models list`: registered models, one JSON object per line (digest, name,
-/// version, registration time; the signed manifest is left out unless `--manifest`).
+/// `edgevlm-coordinator models list`: registered models, one JSON object per line.
 struct ModelsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List registered models (JSON lines).")
+        commandName: "list", abstract: "List registered models (JSON lines: digest, name, version, manifest).")
 
     @OptionGroup var connection: OperatorConnection
-
-    @Flag(help: "Include each model's signed manifest.")
-    var manifest = false
 
     func run() async throws {
         let response = try await connection.withOperator { client, metadata in
-            try await client.listModels(.init(), metadata: metadata)
+            try await client.listModels(Edgevlm_Fleet_V1_ListModelsRequest(), metadata: metadata)
         }
-        for var model in response.models {
-            if !manifest { model.clearSignedManifest() }
-            print(try model.jsonString())
-        }
+        for model in response.models { print(try model.jsonString()) }
     }
 }
 
-/// `edgevlm-coordinator rollouts …`: staged model rollouts.
+/// `edgevlm-coordinator rollouts`: staged model rollouts.
 struct RolloutsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rollouts",
-        abstract: "Create, inspect, pause, resume, abort or roll back staged model rollouts.",
-        subcommands: [RolloutCreateCommand.self, RolloutListCommand.self, RolloutShowCommand.self,
-                      RolloutPauseCommand.self, RolloutResumeCommand.self, RolloutAbortCommand.self,
-                      RolloutRollbackCommand.self])
+        commandName: "rollouts", abstract: "Create, inspect and steer staged model rollouts.",
+        subcommands: [RolloutsCreateCommand.self, RolloutsListCommand.self, RolloutsShowCommand.self,
+                      RolloutsPauseCommand.self, RolloutsResumeCommand.self, RolloutsAbortCommand.self,
+                      RolloutsRollbackCommand.self])
 }
 
-/// One stage given as `PERCENT[:MIN_DEVICES[:SOAK_SECONDS]]`.
-struct RolloutStageArgument: ExpressibleByArgument {
-    let stage: FleetRolloutStage
-
-    init?(argument: String) {
-        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count), let percent = UInt32(parts[0]), (1...100).contains(percent) else { return nil }
-        var stage = FleetRolloutStage()
-        stage.percent = percent
-        stage.minDevices = 1
-        if parts.count > 1 {
-            guard let minimum = UInt32(parts[1]) else { return nil }
-            stage.minDevices = minimum
-        }
-        if parts.count > 2 {
-            guard let soak = UInt32(parts[2]) else { return nil }
-            stage.soakSeconds = soak
-        }
-        self.stage = stage
-    }
-}
-
-/// `rollouts create`: prints the new rollout (JSON).
-struct RolloutCreateCommand: AsyncParsableCommand {
+/// `rollouts create`: starts a rollout of a registered model to the devices carrying every tag.
+/// Prints the created rollout as one JSON object.
+struct RolloutsCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create",
-        abstract: "Roll a registered model out to the devices carrying every given tag, in stages.")
+        commandName: "create", abstract: "Start a staged rollout of a registered model.")
 
     @OptionGroup var connection: OperatorConnection
 
-    @Option(help: "Model digest (from `models list` or `models publish`).")
+    @Option(help: "Digest of a registered model (see `models list`).")
     var model: String
 
-    @Option(name: .customLong("tag"), help: "Target devices carrying this tag; repeatable (all must match). None: every device.")
+    @Option(name: .customLong("tags"), help: "Target tags, comma-separated; devices carrying all of them take part (repeatable).")
     var tags: [String] = []
 
-    @Option(name: .customLong("stage"), help: ArgumentHelp(
-        "A stage as PERCENT[:MIN_DEVICES[:SOAK_SECONDS]], in order; repeatable; the last must be 100. Default: 1 10 50 100 with one device and no soak each.",
-        valueName: "stage"))
-    var stages: [RolloutStageArgument] = []
+    @Option(help: "Stage sizes in percent of the target devices, comma-separated, rising, ending at 100.")
+    var stages = "1,10,50,100"
 
-    @Option(name: .customLong("success-percent"), help: "Share of a stage's devices that must succeed before it is promoted.")
+    @Option(name: .customLong("min-devices"), help: "Devices of a stage that must succeed before it is promoted.")
+    var minDevices: UInt32 = 1
+
+    @Option(help: "How long each stage runs before promotion: seconds, or with a unit (90s, 30m, 2h).")
+    var soak = "0"
+
+    @Option(name: .customLong("failure-threshold"),
+            help: "Pause the rollout at this many failed devices (e.g. 3), or this share of finished devices (e.g. 5%).")
+    var failureThreshold = "1"
+
+    @Option(name: .customLong("min-finished"), help: "A percentage failure threshold applies once this many devices finished.")
+    var minFinished: UInt32 = 1
+
+    @Option(name: .customLong("success-percent"), help: "Share of a stage's devices that must succeed for promotion.")
     var successPercent: UInt32 = 100
 
-    @Option(name: .customLong("max-failures"), help: "Pause when this many devices failed (0: no count limit).")
-    var maxFailures: UInt32 = 0
+    /// The request the options describe. Throws `ValidationError` naming the bad option.
+    func request() throws -> Edgevlm_Fleet_V1_CreateRolloutRequest {
+        var request = Edgevlm_Fleet_V1_CreateRolloutRequest()
+        request.modelDigest = model
+        request.targetTags = tags.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let percents = try stages.split(separator: ",").map { text -> UInt32 in
+            guard let value = UInt32(text.trimmingCharacters(in: .whitespaces)), (1...100).contains(value) else {
+                throw ValidationError("--stages: \"\(text)\" is not a percentage from 1 to 100")
+            }
+            return value
+        }
+        guard let last = percents.last, last == 100, zip(percents, percents.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw ValidationError("--stages must rise and end at 100 (e.g. 1,10,50,100), not \(stages)")
+        }
+        let soakSeconds = try Self.seconds(soak)
+        request.stages = percents.map { percent in
+            var stage = Edgevlm_Fleet_V1_RolloutStage()
+            stage.percent = percent
+            stage.minDevices = minDevices
+            stage.soakSeconds = soakSeconds
+            return stage
+        }
+        guard (1...100).contains(successPercent) else { throw ValidationError("--success-percent must be 1 to 100") }
+        var policy = Edgevlm_Fleet_V1_RolloutPolicy()
+        policy.successPercent = successPercent
+        let threshold = failureThreshold.trimmingCharacters(in: .whitespaces)
+        if threshold.hasSuffix("%") {
+            guard let percent = UInt32(threshold.dropLast()), (1...100).contains(percent) else {
+                throw ValidationError("--failure-threshold: \"\(failureThreshold)\" is not a share from 1% to 100%")
+            }
+            policy.maxFailurePercent = percent
+            policy.minFinishedForFailurePercent = minFinished
+        } else {
+            guard let count = UInt32(threshold), count >= 1 else {
+                throw ValidationError("--failure-threshold: \"\(failureThreshold)\" must be a device count (3) or a share (5%)")
+            }
+            policy.maxFailures = count
+        }
+        request.policy = policy
+        return request
+    }
 
-    @Option(name: .customLong("max-failure-percent"), help: "Pause when this share of finished devices failed (0: no share limit) ...")
-    var maxFailurePercent: UInt32 = 0
-
-    @Option(name: .customLong("min-finished"), help: "... once at least this many devices finished.")
-    var minFinished: UInt32 = 0
+    /// "90", "90s", "30m", "2h" → seconds.
+    static func seconds(_ text: String) throws -> UInt32 {
+        let units: [Character: UInt32] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var unit: UInt32 = 1
+        if let last = digits.last, let factor = units[last] {
+            unit = factor
+            digits = digits.dropLast()
+        }
+        guard let value = UInt32(digits), value.multipliedReportingOverflow(by: unit).overflow == false else {
+            throw ValidationError("--soak: \"\(text)\" is not a duration (seconds, or 90s, 30m, 2h)")
+        }
+        return value * unit
+    }
 
     func validate() throws {
         guard !model.isEmpty else { throw ValidationError("--model must name a registered model digest") }
-        if let last = stages.last, last.stage.percent != 100 {
-            throw ValidationError("the last --stage must be 100 (all target devices), not \(last.stage.percent)")
-        }
-        let percents = stages.map(\.stage.percent)
-        guard percents == percents.sorted() else { throw ValidationError("--stage percents must not decrease: \(percents)") }
-        guard (1...100).contains(successPercent), maxFailurePercent <= 100 else {
-            throw ValidationError("--success-percent must be 1-100 and --max-failure-percent 0-100")
-        }
+        _ = try request()
     }
 
     func run() async throws {
-        var request = Edgevlm_Fleet_V1_CreateRolloutRequest()
-        request.modelDigest = model
-        request.targetTags = tags
-        request.stages = stages.isEmpty
-            ? [1, 10, 50, 100].compactMap { RolloutStageArgument(argument: "\($0)")?.stage }
-            : stages.map(\.stage)
-        request.policy.successPercent = successPercent
-        request.policy.maxFailures = maxFailures
-        request.policy.maxFailurePercent = maxFailurePercent
-        request.policy.minFinishedForFailurePercent = minFinished
+        let request = try request()
         let rollout = try await connection.withOperator { client, metadata in
             try await client.createRollout(request, metadata: metadata)
         }
@@ -119,23 +133,22 @@ struct RolloutCreateCommand: AsyncParsableCommand {
 }
 
 /// `rollouts list`: every rollout, one JSON object per line.
-struct RolloutListCommand: AsyncParsableCommand {
+struct RolloutsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List rollouts (JSON lines).")
 
     @OptionGroup var connection: OperatorConnection
 
     func run() async throws {
         let response = try await connection.withOperator { client, metadata in
-            try await client.listRollouts(.init(), metadata: metadata)
+            try await client.listRollouts(Edgevlm_Fleet_V1_ListRolloutsRequest(), metadata: metadata)
         }
         for rollout in response.rollouts { print(try rollout.jsonString()) }
     }
 }
 
-/// `rollouts show ID`: the rollout and every device's state and failure reason (JSON).
-struct RolloutShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show a rollout with each device's state and failure reason (JSON).")
+/// `rollouts show ID`: one rollout with its per-device states, as one JSON object.
+struct RolloutsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a rollout and its devices (JSON).")
 
     @OptionGroup var connection: OperatorConnection
 
@@ -152,70 +165,66 @@ struct RolloutShowCommand: AsyncParsableCommand {
     }
 }
 
-/// What the action commands share: the rollout id and the operator's reason (audit-logged).
-struct RolloutActionArguments: ParsableArguments {
-    @Argument(help: "Rollout id.")
-    var id: String
+/// What `pause`, `resume`, `abort` and `rollback` do.
+enum RolloutAction: String, Sendable {
+    case pause, resume, abort, rollback
 
-    @Option(help: "Why (kept with the rollout and in the audit log).")
-    var reason: String = ""
-
-    var request: Edgevlm_Fleet_V1_RolloutActionRequest {
+    /// Sends the action; returns the rollout as it is afterwards. Throws the coordinator's gRPC
+    /// error (e.g. `failedPrecondition` when the rollout's phase does not allow it).
+    func perform(_ connection: OperatorConnection, id: String, reason: String) async throws -> Edgevlm_Fleet_V1_Rollout {
         var request = Edgevlm_Fleet_V1_RolloutActionRequest()
         request.rolloutID = id
         request.reason = reason
-        return request
+        return try await connection.withOperator { client, metadata in
+            switch self {
+            case .pause: return try await client.pauseRollout(request, metadata: metadata)
+            case .resume: return try await client.resumeRollout(request, metadata: metadata)
+            case .abort: return try await client.abortRollout(request, metadata: metadata)
+            case .rollback: return try await client.rollbackRollout(request, metadata: metadata)
+            }
+        }
     }
 }
 
-struct RolloutPauseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "pause", abstract: "Stop assigning the model to more devices (prints the rollout).")
+/// The arguments every rollout action takes.
+struct RolloutActionArguments: ParsableArguments {
     @OptionGroup var connection: OperatorConnection
-    @OptionGroup var action: RolloutActionArguments
 
-    func run() async throws {
-        let request = action.request
-        let rollout = try await connection.withOperator { try await $0.pauseRollout(request, metadata: $1) }
-        print(try rollout.jsonString())
+    @Argument(help: "Rollout id.")
+    var id: String
+
+    @Option(help: "Why (recorded in the rollout and the audit log).")
+    var reason = ""
+
+    func run(_ action: RolloutAction) async throws {
+        print(try await action.perform(connection, id: id, reason: reason).jsonString())
     }
 }
 
-struct RolloutResumeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "resume", abstract: "Resume a paused rollout (prints the rollout).")
-    @OptionGroup var connection: OperatorConnection
-    @OptionGroup var action: RolloutActionArguments
-
-    func run() async throws {
-        let request = action.request
-        let rollout = try await connection.withOperator { try await $0.resumeRollout(request, metadata: $1) }
-        print(try rollout.jsonString())
-    }
+/// `rollouts pause ID`: no more devices are assigned until `resume`.
+struct RolloutsPauseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause a running rollout.")
+    @OptionGroup var arguments: RolloutActionArguments
+    func run() async throws { try await arguments.run(.pause) }
 }
 
-struct RolloutAbortCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "abort", abstract: "End a rollout; devices keep what they run (prints the rollout).")
-    @OptionGroup var connection: OperatorConnection
-    @OptionGroup var action: RolloutActionArguments
-
-    func run() async throws {
-        let request = action.request
-        let rollout = try await connection.withOperator { try await $0.abortRollout(request, metadata: $1) }
-        print(try rollout.jsonString())
-    }
+/// `rollouts resume ID`: a paused rollout goes on from its current stage.
+struct RolloutsResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume a paused rollout.")
+    @OptionGroup var arguments: RolloutActionArguments
+    func run() async throws { try await arguments.run(.resume) }
 }
 
-struct RolloutRollbackCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rollback", abstract: "End a rollout and send its devices back to the previous model (prints the rollout).")
-    @OptionGroup var connection: OperatorConnection
-    @OptionGroup var action: RolloutActionArguments
+/// `rollouts abort ID`: stops the rollout for good; devices keep the model they have.
+struct RolloutsAbortCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "abort", abstract: "Abort a rollout (devices keep their model).")
+    @OptionGroup var arguments: RolloutActionArguments
+    func run() async throws { try await arguments.run(.abort) }
+}
 
-    func run() async throws {
-        let request = action.request
-        let rollout = try await connection.withOperator { try await $0.rollbackRollout(request, metadata: $1) }
-        print(try rollout.jsonString())
-    }
+/// `rollouts rollback ID`: stops the rollout and sends its devices back to the previous model.
+struct RolloutsRollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Roll back: devices return to the previous model.")
+    @OptionGroup var arguments: RolloutActionArguments
+    func run() async throws { try await arguments.run(.rollback) }
 }

@@ -93,6 +93,41 @@ struct SyncIntegrationTests {
         #expect(try await coordinator.devices().first?.revoked == true)
     }
 
+    /// `[sync] windows`: results finished before the window opens stay in the outbox (the device
+    /// still enrolls and heartbeats) and reach the coordinator once it opens.
+    @Test func resultsWaitForTheSyncWindow() async throws {
+        let root = try H.temporaryDirectory("window")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
+        try coordinator.start()
+        defer { coordinator.stop() }
+        // A window opening 20 s from now (local wall clock, second precision) and lasting an hour.
+        let opens = Date().addingTimeInterval(20)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = .current
+        formatter.dateFormat = "HH:mm:ss"
+        let window = "\(formatter.string(from: opens))-\(formatter.string(from: opens.addingTimeInterval(3600)))"
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken(), extraSync: "windows = [\"\(window)\"]")
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(3)
+        #expect(await H.eventually(10) { agent.syncStatus()?.deviceID != nil }, "the agent did not enroll outside the window")
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+        #expect(await H.eventually(10) { agent.doneCount() == 3 && agent.syncStatus()?.nextUploadWindowUnixMs != nil })
+        let closedCheck = Date()
+        let heldBack = try await coordinator.results(deviceID: deviceID).count
+        let backlog = agent.syncStatus()?.outboxBacklog
+        try #require(closedCheck < opens.addingTimeInterval(-1), "the machine was too slow to check before the window opened")
+        #expect(heldBack == 0, "results were uploaded outside the window")
+        #expect(backlog == 3)
+        let arrived = try await H.eventually(25) { try await coordinator.results(deviceID: deviceID).count == 3 }
+        #expect(arrived, "results did not arrive when the window opened")
+        #expect(Date() >= opens.addingTimeInterval(-1))
+        #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.nextUploadWindowUnixMs == nil })
+    }
+
     /// A damaged identity file stops sync (it never re-enrolls behind the operator's back) but
     /// not the agent: captioning goes on and the status names the file.
     @Test func damagedIdentityStopsSyncNotTheAgent() async throws {

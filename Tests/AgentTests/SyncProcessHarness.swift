@@ -157,8 +157,10 @@ enum SyncProcessHarness {
         private(set) var process: Process?
         private var filesWritten = 0
 
-        /// `extraTOML` is appended to the configuration (e.g. a `[models]` section).
-        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5, extraTOML: String = "") throws {
+        /// `extraSync` is appended to the `[sync]` table (e.g. `windows = [...]`), `extraTOML` after
+        /// it (e.g. a `[models]` section).
+        init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5, extraSync: String = "",
+             extraTOML: String = "") throws {
             self.state = state
             let toml = """
                 [state]
@@ -185,6 +187,7 @@ enum SyncProcessHarness {
                 backoff_max_seconds = 0.5
                 refused_retry_seconds = 3600
                 request_timeout_seconds = 5
+                \(extraSync)
                 \(extraTOML)
                 """
             try FileManager.default.createDirectory(at: state.appendingPathComponent("inbox"), withIntermediateDirectories: true)

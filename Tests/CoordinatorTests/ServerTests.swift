@@ -3,6 +3,7 @@ import Crypto
 import FleetProtocol
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import Testing
 
 /// The coordinator over real gRPC (TLS) and HTTP on loopback, in this process.
@@ -104,6 +105,48 @@ struct ServerTests {
                 try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
             #expect(objects.count == 4 && objects.first??["text"] as? String == "a person at the door 1")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    /// Uploads compressed with gzip and with deflate (as the agent sends them) are decompressed,
+    /// stored and counted like plain ones.
+    @Test("compressed result uploads are accepted and counted", arguments: StoreBackend.allCases)
+    func compressedUploads(_ backend: StoreBackend) async throws {
+        guard let harness = try await ServerHarness.start(backend) else { return }
+        do {
+            let (id, credential) = try await harness.withClient { client in
+                let token = try await harness.enrollmentToken(client)
+                return try await ServerHarness.enroll(client, token: token, hardwareID: "hw-gzip")
+            }
+            var config = HTTP2ClientTransport.Posix.Config.defaults
+            config.compression = .init(algorithm: .gzip, enabledAlgorithms: [.gzip, .deflate])
+            let caPEM = try #require(harness.server.tls?.caCertificatePEM)
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(host: "127.0.0.1", port: harness.grpcPort),
+                transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) },
+                config: config)
+            try await withGRPCClient(transport: transport) { client in
+                let devices = FleetDeviceService.Client(wrapping: client)
+                let auth = FleetAuthorization.metadata(bearer: credential)
+                var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+                upload.results = (1...100).map(Self.result)
+                let gzip = try await devices.uploadResults(upload, metadata: auth)  // transport default: gzip
+                #expect(gzip.inserted == 100 && gzip.ackedSeqs.count == 100)
+                var deflate = CallOptions.defaults
+                deflate.compression = .deflate
+                upload.results = (101...150).map(Self.result)
+                let second = try await devices.uploadResults(upload, metadata: auth, options: deflate)
+                #expect(second.inserted == 50)
+                var query = Edgevlm_Fleet_V1_QueryResultsRequest()
+                query.deviceID = id
+                let stored = try await FleetOperatorService.Client(wrapping: client).queryResults(query, metadata: harness.operatorMetadata)
+                #expect(stored.results.map(\.result.seq) == Array(1...150))
+                #expect(stored.results.last?.result.text == "a person at the door 150")
+            }
         } catch {
             await harness.stop()
             throw error

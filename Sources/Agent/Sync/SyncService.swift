@@ -19,7 +19,9 @@ import ServiceLifecycle
 /// 4. wakes early when a job finishes, at most once per `min_upload_interval_seconds`;
 /// 5. after a transport failure waits with exponential backoff and full jitter; after the
 ///    coordinator refuses the device (revoked credential, bad token) waits
-///    `refused_retry_seconds` and says so in the log and in `GET /v1/sync`.
+///    `refused_retry_seconds` and says so in the log and in `GET /v1/sync`;
+/// 6. uploads results only inside `[sync] windows` (heartbeats go on outside them; results wait
+///    in the outbox) and, with `metered = true`, in batches of at most 20, at most every 5 minutes.
 /// Local captioning never depends on any of this.
 public struct SyncService: Service {
     let sync: AgentConfiguration.Sync
@@ -57,7 +59,9 @@ public struct SyncService: Service {
     /// shown in the status while captioning goes on.
     public func run() async throws {
         let stored: SyncIdentity?
+        let policy: SyncLinkPolicy
         do {
+            policy = try SyncLinkPolicy(sync: sync)
             try DurableFiles.makeDirectory(syncDirectory)
             stored = try SyncIdentity.load(from: syncDirectory)
         } catch {
@@ -85,7 +89,7 @@ public struct SyncService: Service {
                 var identity = stored
                 var schedule = SyncSchedule(sync: sync)
                 while !Task.isCancelled {
-                    let outcome = await session(identity: &identity, schedule: &schedule, wake: wake)
+                    let outcome = await session(identity: &identity, schedule: &schedule, policy: policy, wake: wake)
                     guard !Task.isCancelled else { break }
                     let delay = schedule.delay(after: outcome)
                     logger.debug("sync session ended", metadata: ["retry_in_s": "\(delay)"])
@@ -97,7 +101,8 @@ public struct SyncService: Service {
     }
 
     /// One connection: enroll if needed, then heartbeat/upload until a call fails. Returns why it ended.
-    private func session(identity: inout SyncIdentity?, schedule: inout SyncSchedule, wake: WorkSignal) async -> SyncSessionOutcome {
+    private func session(identity: inout SyncIdentity?, schedule: inout SyncSchedule, policy: SyncLinkPolicy,
+                         wake: WorkSignal) async -> SyncSessionOutcome {
         let transport: HTTP2ClientTransport.Posix
         do { transport = try SyncTransport.make(sync, timeFloor: timeFloor) } catch {
             return fail(.refused, "\(error)")
@@ -109,7 +114,7 @@ public struct SyncService: Service {
                 var identity = start
                 var schedule = schedule
                 let outcome = await connected(client: FleetDeviceService.Client(wrapping: client), identity: &identity,
-                                              schedule: &schedule, wake: wake)
+                                              schedule: &schedule, policy: policy, wake: wake)
                 return (outcome, identity, schedule)
             }
         } catch {
@@ -121,7 +126,7 @@ public struct SyncService: Service {
     }
 
     private func connected(client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, identity: inout SyncIdentity?,
-                           schedule: inout SyncSchedule, wake: WorkSignal) async -> SyncSessionOutcome {
+                           schedule: inout SyncSchedule, policy: SyncLinkPolicy, wake: WorkSignal) async -> SyncSessionOutcome {
         var options = CallOptions.defaults
         options.timeout = .milliseconds(Int64(sync.requestTimeoutSeconds * 1000))
         options.waitForReady = false
@@ -142,15 +147,29 @@ public struct SyncService: Service {
                     schedule.pollIntervalSeconds = interval
                     nextHeartbeat = ContinuousClock.now + .milliseconds(Int64(interval * 1000))
                 }
-                lastUpload = .now
-                try await uploadPending(client, auth: auth, options: options)
+                // Outside every window only heartbeats go out; results wait in the outbox.
+                let wallNow = Date()
+                let opening = policy.windows.nextOpening(after: wallNow)
+                let windowOpen = opening <= wallNow
+                // On a metered link even heartbeat-driven uploads keep the longer spacing.
+                let spacingDone = lastUpload.map { ContinuousClock.now - $0 >= .milliseconds(Int64(policy.minUploadIntervalSeconds * 1000)) } ?? true
+                if windowOpen && (!policy.metered || spacingDone) {
+                    lastUpload = .now
+                    try await uploadPending(client, auth: auth, options: options, batchSize: policy.batchSize)
+                }
                 schedule.succeeded()
                 board.update {
                     $0.lastSuccessUnixMs = timeFloor.nowMs()
                     $0.lastError = nil
                     $0.refused = false
+                    $0.nextUploadWindowUnixMs = windowOpen ? nil : Int64(opening.timeIntervalSince1970 * 1000)
                 }
-                await waitForWork(until: nextHeartbeat, lastUpload: lastUpload, wake: wake)
+                var until = nextHeartbeat
+                if !windowOpen {
+                    until = min(until, ContinuousClock.now + .milliseconds(Int64(opening.timeIntervalSince(wallNow) * 1000) + 1))
+                }
+                await waitForWork(until: until, lastUpload: lastUpload, minUploadIntervalSeconds: policy.minUploadIntervalSeconds,
+                                  wake: wake)
             }
             return .stopped
         } catch let error as RPCError {
@@ -192,12 +211,13 @@ public struct SyncService: Service {
 
     /// Sleeps until the next heartbeat, or until a finished job wakes it, but not sooner than
     /// `min_upload_interval_seconds` after the last upload.
-    private func waitForWork(until deadline: ContinuousClock.Instant, lastUpload: ContinuousClock.Instant?, wake: WorkSignal) async {
+    private func waitForWork(until deadline: ContinuousClock.Instant, lastUpload: ContinuousClock.Instant?,
+                             minUploadIntervalSeconds: Double, wake: WorkSignal) async {
         let remaining = deadline - .now
         guard remaining > .zero else { return }
         await wake.wait(timeout: remaining)
         guard !Task.isCancelled, let lastUpload else { return }
-        let earliest = lastUpload + .milliseconds(Int64(sync.minUploadIntervalSeconds * 1000))
+        let earliest = lastUpload + .milliseconds(Int64(minUploadIntervalSeconds * 1000))
         let until = min(earliest, deadline)
         if until > .now { try? await Task.sleep(until: until, clock: .continuous) }
     }
@@ -272,9 +292,12 @@ public struct SyncService: Service {
     /// Uploads outbox batches until the outbox is empty. Throws `SyncRoundError` when the
     /// coordinator acknowledges less than it was sent (the rest is retried after backoff).
     private func uploadPending(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, auth: Metadata,
-                               options: CallOptions) async throws {
+                               options: CallOptions, batchSize limit: Int) async throws {
         let queue = queue
-        let limit = sync.batchSize
+        // Result batches are text and ids that gzip to a fraction (BENCHMARKS.md, Coordinator);
+        // the coordinator accepts gzip and deflate.
+        var options = options
+        options.compression = .gzip
         while !Task.isCancelled {
             let entries = try await BlockingWork.run { try queue.unacknowledgedOutbox(afterSequence: 0, limit: limit) }
             guard !entries.isEmpty else { break }

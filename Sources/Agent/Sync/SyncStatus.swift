@@ -21,10 +21,12 @@ public struct SyncStatus: Codable, Sendable, Equatable {
     public var desiredModelDigest: String
     /// Heartbeat interval in force (seconds), as chosen by the coordinator.
     public var pollIntervalSeconds: Double
+    /// When results are held back by `[sync] windows`: the next window opening (Unix ms); nil = uploads allowed now.
+    public var nextUploadWindowUnixMs: Int64?
 
     public init(enabled: Bool, deviceID: String? = nil, lastSuccessUnixMs: Int64? = nil, outboxBacklog: Int = 0,
                 uploadedSinceStart: Int = 0, lastError: String? = nil, refused: Bool = false,
-                desiredModelDigest: String = "", pollIntervalSeconds: Double = 0) {
+                desiredModelDigest: String = "", pollIntervalSeconds: Double = 0, nextUploadWindowUnixMs: Int64? = nil) {
         self.enabled = enabled
         self.deviceID = deviceID
         self.lastSuccessUnixMs = lastSuccessUnixMs
@@ -34,6 +36,7 @@ public struct SyncStatus: Codable, Sendable, Equatable {
         self.refused = refused
         self.desiredModelDigest = desiredModelDigest
         self.pollIntervalSeconds = pollIntervalSeconds
+        self.nextUploadWindowUnixMs = nextUploadWindowUnixMs
     }
 
     enum CodingKeys: String, CodingKey {
@@ -45,6 +48,7 @@ public struct SyncStatus: Codable, Sendable, Equatable {
         case lastError = "last_error"
         case desiredModelDigest = "desired_model_digest"
         case pollIntervalSeconds = "poll_interval_seconds"
+        case nextUploadWindowUnixMs = "next_upload_window_unix_ms"
     }
 }
 

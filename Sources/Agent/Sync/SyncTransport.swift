@@ -36,6 +36,8 @@ enum SyncTransport {
         // connects at once, so the channel's own reconnect schedule never delays a retry.
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 2, jitter: 0.2)
+        // Replies may come compressed; requests are uncompressed unless a call asks (uploads use gzip).
+        config.compression = .init(algorithm: .none, enabledAlgorithms: [.gzip, .deflate])
         do {
             return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
         } catch {

@@ -57,6 +57,8 @@ public final class CoordinatorServer: Sendable {
         }
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
+        // Agents gzip result uploads (captions compress well); anything else may come uncompressed.
+        transportConfig.compression.enabledAlgorithms = [.gzip, .deflate]
         grpcTransport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort),
             transportSecurity: security, config: transportConfig)
