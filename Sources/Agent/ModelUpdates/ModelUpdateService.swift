@@ -22,8 +22,16 @@ struct ModelUpdateService: Service {
     func run() async throws {
         let modelsDirectory = configuration.modelsDirectory
         var refused: Set<String> = []
+        // On a metered link, downloads wait for a sync window ([sync] metered, windows).
+        let link = try SyncLinkPolicy(sync: configuration.sync)
+        var waitingLogged = false
         while !Task.isCancelled {
-            if let assignment = try? ModelUpdateSetup.recordedAssignment(configuration),
+            let downloadsAllowed = link.mayDownloadModels(at: Date())
+            if !downloadsAllowed, !waitingLogged {
+                logger.notice("metered link: model downloads wait for the next sync window")
+            }
+            waitingLogged = !downloadsAllowed
+            if downloadsAllowed, let assignment = try? ModelUpdateSetup.recordedAssignment(configuration),
                !refused.contains(assignment.modelDigest),
                (try? ModelStore(root: modelsDirectory))?.activeModel()?.record.modelDigest != assignment.modelDigest {
                 let rolloutID = assignment.rolloutID
