@@ -88,7 +88,11 @@ struct ModelDownloadTests {
         let source = RecordingBlobSource(DirectoryBlobSource(directory: blobs, pieceBytes: 8 << 10), cutAfterBytes: Int64(file.sizeBytes) - 100)
         let downloader = Self.downloader(source, staging: staging, attempts: 5)
         let task = Task { try await downloader.download(file) }
-        try await Task.sleep(for: .milliseconds(50))
+        // Heal the link only once the cut has happened (a fixed sleep raced a busy machine).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while source.delivered < Int64(file.sizeBytes) - 100, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         source.heal()
         let path = try await task.value
         #expect(try ManifestVerifier.sha256(ofFile: path).digest == file.sha256)
