@@ -28,7 +28,9 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
             throw CoordinatorError(.database, "cannot open SQLite database: \(message)", context: path)
         }
         handle = db
-        sqlite3_busy_timeout(db, 5000)
+        // Another process (a second replica, an operator tool) may hold the write lock; on a
+        // loaded 2-core box a rollout transaction took over 5 s, so wait up to 30 s.
+        sqlite3_busy_timeout(db, 30_000)
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"] {
             _ = try runLocked(pragma, [])
         }
