@@ -160,6 +160,31 @@ static void prep_bf16(const float *x, void *vy, int64_t n) {
 
 // ---------------------------------------------------------------- dequantization
 
+void ck_expand_activation(int type, const void *va, float *y, int64_t n) {
+    ck_ensure_init();
+    switch (ck_activation_type(type)) {
+    case CK_TYPE_Q8_1: {
+        const block_q8_1 *a = va;
+        for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
+            const float d = CK_FP16(a[i].d);
+            for (int j = 0; j < QK8_0; j++) y[j] = a[i].qs[j] * d;
+        }
+        return;
+    }
+    case CK_TYPE_Q8_K: {
+        const block_q8_K *a = va;
+        for (int64_t i = 0; i < n / QK_K; i++, y += QK_K) {
+            const float d = a[i].d;
+            for (int j = 0; j < QK_K; j++) y[j] = a[i].qs[j] * d;
+        }
+        return;
+    }
+    default:
+        // F32, F16, BF16 and Q8_0 activations are stored in weight formats.
+        ck_dequantize_row(ck_activation_type(type), va, y, n);
+    }
+}
+
 void ck_dequantize_row(int type, const void *vx, float *y, int64_t n) {
     ck_ensure_init();
     switch (type) {

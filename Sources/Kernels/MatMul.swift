@@ -67,17 +67,78 @@ public enum MatMul {
     public static func computeBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
                                       output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
+        let panelFloats = weight.type == .f32 ? 0 : panelRowCount(rows: weight.rows, columns: weight.columns) * weight.columns
+        let panel = panelFloats == 0 ? nil
+            : pool.scratch(bytes: panelFloats * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
+        sgemm(weight: weight, input: input, batch: batch, output: output, panelBuffer: panel, pool: pool)
+    }
+
+    /// The llama.cpp-compatible product for any batch: the integer path (`computeQuantized`)
+    /// below `compatibleBatchedThreshold(for:)` rows, above it the same arithmetic through SGEMM
+    /// (`computeQuantizedBatched`).
+    public static func computeCompatible(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        if batch >= compatibleBatchedThreshold(for: weight.type) {
+            computeQuantizedBatched(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        } else {
+            computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        }
+    }
+
+    /// Batch size from which `computeCompatible` takes the SGEMM route for weights of `type`
+    /// (`Int.max`: never). Measured with `edgevlm bench kernels --crossover` (BENCHMARKS.md,
+    /// Kernels). Q4_1/Q5_1 stay integer: ggml folds their minimum into an fp16-rounded activation
+    /// sum that a float GEMM cannot reproduce.
+    public static func compatibleBatchedThreshold(for type: GGMLType) -> Int {
+        switch type {
+        case .q4_1, .q5_1: Int.max
+        case .q4_0, .q8_0: 256
+        default: batchedThreshold(for: type)
+        }
+    }
+
+    /// The integer path's arithmetic through SGEMM: each activation row is quantized exactly as
+    /// for the integer dot products (`ck_prepare_activation`), expanded back to the floats those
+    /// products multiply (`ck_expand_activation`), and multiplied with the Float32-converted
+    /// weight by OpenBLAS. Block products are exact in Float32 for F16/Q8_0-style blocks, so it
+    /// differs from `computeQuantized` by float summation order only (~1e-7 relative), not by
+    /// the ~1e-2 of skipping the activation quantization.
+    public static func computeQuantizedBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                               output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        // One scratch holds the expanded activations, then the weight panel (64-byte aligned).
+        let expandedFloats = (batch * columns + 15) / 16 * 16
+        let panelFloats = weight.type == .f32 ? 0 : panelRowCount(rows: weight.rows, columns: columns) * columns
+        let base = pool.scratch(bytes: (expandedFloats + panelFloats) * MemoryLayout<Float>.stride)
+            .assumingMemoryBound(to: Float.self)
+        pool.parallelForIndexed(batch, minimumChunk: 4) { range, thread in
+            let quantized = pool.threadScratch(thread, bytes: activationBytes)
+            for b in range {
+                ck_prepare_activation(type, input + b * columns, quantized, Int64(columns))
+                ck_expand_activation(type, quantized, base + b * columns, Int64(columns))
+            }
+        }
+        sgemm(weight: weight, input: base, batch: batch, output: output,
+              panelBuffer: panelFloats == 0 ? nil : base + expandedFloats, pool: pool)
+    }
+
+    /// Converts `weight` panel by panel into `panelBuffer` (unless it is F32) and multiplies each
+    /// panel with one multi-threaded OpenBLAS SGEMM.
+    private static func sgemm(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                              output: UnsafeMutablePointer<Float>, panelBuffer: UnsafeMutablePointer<Float>?,
+                              pool: ThreadPool) {
         let columns = weight.columns
         let rows = weight.rows
         let panelRows = panelRowCount(rows: rows, columns: columns)
-        let converted: UnsafeMutablePointer<Float>? = weight.type == .f32 ? nil
-            : pool.scratch(bytes: panelRows * columns * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
         OpenBLASThreads.run(threads: pool.threadCount) {
             var first = 0
             while first < rows {
                 let count = min(panelRows, rows - first)
                 let panel: UnsafePointer<Float>
-                if let converted {
+                if let converted = panelBuffer {
                     let base = first
                     pool.parallelFor(count, minimumChunk: 16) { range in
                         weight.dequantizeRows((base + range.lowerBound)..<(base + range.upperBound),

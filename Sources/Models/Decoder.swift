@@ -20,9 +20,10 @@ public final class Decoder: @unchecked Sendable {
 
     /// How matrix products treat activations.
     public enum ProductMode: Sendable {
-        /// Always quantize activations to the weight's activation type (Q8_0, Q8_K, F16) and use
-        /// integer block dot products, as ggml's CPU backend does for every batch size: tracks
-        /// llama.cpp's logits most closely (the parity mode).
+        /// Always quantize activations to the weight's activation type (Q8_0, Q8_K, F16), as
+        /// ggml's CPU backend does for every batch size, and multiply what ggml multiplies:
+        /// integer block dot products for small batches, the same values through SGEMM for large
+        /// ones (`MatMul.computeCompatible`). Tracks llama.cpp's logits most closely (the parity mode).
         case llamaCompatible
         /// Let `Kernels.MatMul` choose: batches of 8-16+ rows go through F32 SGEMM on dequantized
         /// weight panels (more exact, differs from llama.cpp by ~1e-2 relative on Q8_0/Q4 files).
@@ -138,7 +139,7 @@ public final class Decoder: @unchecked Sendable {
         try router.matMul(weight, label: label, input: input, batch: batch, output: output) {
             switch productMode {
             case .llamaCompatible:
-                MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
+                MatMul.computeCompatible(weight: weight, input: input, batch: batch, output: output, pool: pool)
             case .kernelsDefault:
                 MatMul.compute(weight: weight, input: input, batch: batch, output: output, pool: pool)
             }

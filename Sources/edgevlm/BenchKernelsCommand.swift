@@ -95,22 +95,25 @@ struct BenchKernelsCommand: ParsableCommand {
 
     /// Best-call milliseconds of both mat-mul paths for growing batches.
     func runCrossover(pool: ThreadPool) throws {
-        print("batch crossover, 2048x2048 weights, \(threads) thread(s): best ms per call (cpu ms), quantized path | sgemm path")
+        print("batch crossover, 2048x2048 weights, \(threads) thread(s): best ms per call (cpu ms), integer path | compatible sgemm path (activations quantized) | sgemm path")
         for name in types.split(separator: ",") {
             guard let type = GGMLType.allCases.first(where: { $0.name == name }) else { throw ValidationError("unknown type \(name)") }
             let (storage, matrices) = try makeMatrices(type: type, rows: 2048, columns: 2048, minimumTotalBytes: 0)
             defer { storage.deallocate() }
             var line = "\(type.name):"
-            for batch in [1, 2, 4, 8, 16, 32, 64] {
+            for batch in [1, 2, 4, 8, 16, 32, 64, 128, 256] {
                 let input = (0..<(batch * 2048)).map { Float(sin(Double($0) * 0.37)) }
                 var output = [Float](repeating: 0, count: batch * 2048)
                 let q = timeStatisticsWithCPU {
                     MatMul.computeQuantized(weight: matrices[0], input: input, batch: batch, output: &output, pool: pool)
                 }
+                let c = timeStatisticsWithCPU {
+                    MatMul.computeQuantizedBatched(weight: matrices[0], input: input, batch: batch, output: &output, pool: pool)
+                }
                 let g = timeStatisticsWithCPU {
                     MatMul.computeBatched(weight: matrices[0], input: input, batch: batch, output: &output, pool: pool)
                 }
-                line += "  b\(batch) \(format(q.best * 1e3, 2))(\(format(q.cpu * 1e3, 2)))|\(format(g.best * 1e3, 2))(\(format(g.cpu * 1e3, 2)))"
+                line += "  b\(batch) \(format(q.best * 1e3, 2))(\(format(q.cpu * 1e3, 2)))|\(format(c.best * 1e3, 2))(\(format(c.cpu * 1e3, 2)))|\(format(g.best * 1e3, 2))(\(format(g.cpu * 1e3, 2)))"
             }
             print(line)
         }

@@ -105,6 +105,55 @@ import Testing
         }
     }
 
+    /// The SGEMM route of the llama.cpp-compatible product multiplies the same quantized
+    /// activations as the integer path: it must agree with the scalar integer twin to float
+    /// rounding (2e-5 of Σ|w·x|), 50x tighter than the activation quantization it keeps.
+    @Test(arguments: types)
+    func compatibleSGEMMRouteEqualsIntegerPath(type: GGMLType) throws {
+        let pool = ThreadPool(threadCount: 2)
+        for (rows, blocks, batch) in [(45, 3, 9), (17, 2, 33)] {
+            let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: UInt64(91 + batch))
+            try bytes.withUnsafeBytes { raw in
+                let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                var scalar = [Float](repeating: 0, count: batch * rows)
+                var viaSGEMM = [Float](repeating: 0, count: batch * rows)
+                MatMul.computeQuantizedReference(weight: weight, input: input, batch: batch, output: &scalar)
+                MatMul.computeQuantizedBatched(weight: weight, input: input, batch: batch, output: &viaSGEMM, pool: pool)
+                let magnitude = Self.magnitude(weight, input, batch: batch)
+                // Q4_1/Q5_1: ggml adds min × (fp16-rounded activation sum); the float route
+                // uses the unrounded sum (why `computeCompatible` keeps them on integers).
+                let relative = type == .q4_1 || type == .q5_1 ? 2e-3 : 2e-5
+                for i in 0..<scalar.count {
+                    #expect(abs(Double(viaSGEMM[i]) - Double(scalar[i])) <= relative * magnitude[i] + 1e-6,
+                            "\(type) \(rows)x\(columns) b\(batch) [\(i)]: sgemm route \(viaSGEMM[i]) vs integer \(scalar[i])")
+                }
+            }
+        }
+    }
+
+    @Test func compatibleProductRoutesByBatchSize() throws {
+        #expect(MatMul.compatibleBatchedThreshold(for: .q4_1) == Int.max)
+        #expect(MatMul.compatibleBatchedThreshold(for: .q5_1) == Int.max)
+        let pool = ThreadPool(threadCount: 2)
+        let type = GGMLType.f16
+        let batch = MatMul.compatibleBatchedThreshold(for: type)
+        let rows = 9
+        let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: 2, batch: batch, seed: 5)
+        try bytes.withUnsafeBytes { raw in
+            let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            var routed = [Float](repeating: 0, count: batch * rows)
+            var sgemm = [Float](repeating: 0, count: batch * rows)
+            MatMul.computeCompatible(weight: weight, input: input, batch: batch, output: &routed, pool: pool)
+            MatMul.computeQuantizedBatched(weight: weight, input: input, batch: batch, output: &sgemm, pool: pool)
+            #expect(routed == sgemm)
+            var small = [Float](repeating: 0, count: rows)
+            var integer = [Float](repeating: 0, count: rows)
+            MatMul.computeCompatible(weight: weight, input: input, batch: 1, output: &small, pool: pool)
+            MatMul.computeQuantized(weight: weight, input: input, batch: 1, output: &integer, pool: pool)
+            #expect(small == integer)
+        }
+    }
+
     @Test(arguments: types)
     func batchedPathMatchesFloat64Reference(type: GGMLType) throws {
         let pool = ThreadPool(threadCount: 2)

@@ -17,19 +17,25 @@ struct DecoderBehaviourTests {
         #expect(llama.kvHeadCount == 1 && llama.ropeFrequencyBase == 500_000 && llama.rmsNormEpsilon == 1e-5)
     }
 
-    @Test("a batch prefill equals token-by-token decoding", arguments: ["tiny-qwen2-f16", "tiny-llama-q4_k_m"])
+    @Test("a batch prefill equals token-by-token decoding", arguments: ["tiny-qwen2-f16", "tiny-llama-q4_k_m", "tiny-qwen2-q4_0"])
     func prefillMatchesDecode(name: String) throws {
         let decoder = try Decoder(path: try LLMFixtures.modelPath(name), threadCount: 2)
-        let tokens: [Int32] = [5, 77, 300, 12, 9, 250, 31, 64]
-        let batched = try decoder.forward(tokens: tokens, cache: decoder.makeCache(capacity: 32), logits: .all)
-        let cache = decoder.makeCache(capacity: 32)
-        var stepped: [Float] = []
-        for t in tokens { stepped += try decoder.forward(tokens: [t], cache: cache) }
-        #expect(cache.count == tokens.count)
-        let error = relativeL2(stepped[...], batched[...])
-        // Batches of 8+ take the SGEMM path (F32 activations), single tokens the integer-dot path
-        // (activations rounded to the weight's activation type), so they agree to ~1e-3, not bit for bit.
-        #expect(error < 3e-3, "relative L2 \(error)")
+        // 8 tokens: the integer products; 300: the SGEMM route of every type (MatMul.computeCompatible).
+        for count in [8, 300] {
+            let tokens: [Int32] = (0..<count).map { Int32(($0 * 37 + 5) % 400) }
+            let batched = try decoder.forward(tokens: tokens, cache: decoder.makeCache(capacity: count), logits: .all)
+            let cache = decoder.makeCache(capacity: count)
+            var stepped: [Float] = []
+            for t in tokens { stepped += try decoder.forward(tokens: [t], cache: cache) }
+            #expect(cache.count == tokens.count)
+            let error = relativeL2(stepped[...], batched[...])
+            // Both quantize activations as ggml does and differ only in float summation order,
+            // but in these random tiny models an order difference that moves an activation across
+            // a quantization step cascades. Measured (2026-11-28): 8 tokens 0 to 1e-7; 300 tokens
+            // 1.8e-4 (F16), 6.7e-3 (Q4_0), 7.1e-3 (Q4_K_M), against 1.8e-4 / 2.2e-4 / 4.1e-3
+            // when the prefill stays on the integer products.
+            #expect(error < (count <= 8 ? 1e-4 : 2e-2), "\(name), \(count) tokens: relative L2 \(error)")
+        }
     }
 
     @Test("a truncated cache recomputes the same logits (prefix reuse)")

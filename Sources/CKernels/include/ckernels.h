@@ -72,6 +72,10 @@ void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nr
 
 /// Decodes `n` elements of `type` (a multiple of its block size) to floats.
 void ck_dequantize_row(int type, const void *x, float *y, int64_t n);
+/// Expands one prepared activation row of weight `type` (the output of ck_prepare_activation)
+/// back to `n` floats: the values the integer dot products multiply, so a float GEMM over them
+/// and the dequantized weights computes what ck_mul_mat computes, up to float rounding.
+void ck_expand_activation(int type, const void *a, float *y, int64_t n);
 
 /// Conversions. fp16 follows IEEE binary16 round-to-nearest-even; bf16 follows ggml
 /// (round to nearest even, NaN kept quiet).
