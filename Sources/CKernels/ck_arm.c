@@ -196,18 +196,20 @@ static inline float32x4_t load_f16x4(const uint16_t *p) {
     return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 }
 
+/// F16 weights · widened fp16-rounded activations (prep_f16).
 static float dot_f16_neon(int64_t n, const void *vw, const void *va) {
-    const uint16_t *w = vw, *a = va;
+    const uint16_t *w = vw;
+    const float *a = va;
     float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0), s2 = vdupq_n_f32(0), s3 = vdupq_n_f32(0);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        s0 = vfmaq_f32(s0, load_f16x4(w + i), load_f16x4(a + i));
-        s1 = vfmaq_f32(s1, load_f16x4(w + i + 4), load_f16x4(a + i + 4));
-        s2 = vfmaq_f32(s2, load_f16x4(w + i + 8), load_f16x4(a + i + 8));
-        s3 = vfmaq_f32(s3, load_f16x4(w + i + 12), load_f16x4(a + i + 12));
+        s0 = vfmaq_f32(s0, load_f16x4(w + i), vld1q_f32(a + i));
+        s1 = vfmaq_f32(s1, load_f16x4(w + i + 4), vld1q_f32(a + i + 4));
+        s2 = vfmaq_f32(s2, load_f16x4(w + i + 8), vld1q_f32(a + i + 8));
+        s3 = vfmaq_f32(s3, load_f16x4(w + i + 12), vld1q_f32(a + i + 12));
     }
     float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
-    for (; i < n; i++) sum += CK_FP16(w[i]) * CK_FP16(a[i]);
+    for (; i < n; i++) sum += CK_FP16(w[i]) * a[i];
     return sum;
 }
 

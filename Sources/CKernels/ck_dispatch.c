@@ -118,6 +118,9 @@ int ck_activation_type(int type) {
 }
 
 size_t ck_activation_row_bytes(int type, int64_t n) {
+    // F16 weights: ggml rounds activations to fp16; they are kept widened to F32 here so each
+    // weight row's dot product converts only the weights (decode was bound by the conversions).
+    if (type == CK_TYPE_F16) return (size_t)n * 4;
     const int at = ck_activation_type(type);
     return (size_t)(n / ck_block_size(at)) * (size_t)ck_block_bytes(at);
 }

@@ -152,7 +152,11 @@ static void prep_q8_K(const float *x, void *vy, int64_t n) {
     }
 }
 
-static void prep_f16(const float *x, void *vy, int64_t n) { ck_fp32_to_fp16_row(x, vy, n); }
+/// Activations of F16 weights: rounded to fp16 as ggml does, stored widened to F32.
+static void prep_f16(const float *x, void *vy, int64_t n) {
+    float *y = vy;
+    for (int64_t i = 0; i < n; i++) y[i] = CK_FP16(ck_fp32_to_fp16_bits(x[i]));
+}
 static void prep_bf16(const float *x, void *vy, int64_t n) {
     uint16_t *y = vy;
     for (int64_t i = 0; i < n; i++) y[i] = ck_fp32_to_bf16(x[i]);
@@ -179,8 +183,12 @@ void ck_expand_activation(int type, const void *va, float *y, int64_t n) {
         }
         return;
     }
+    case CK_TYPE_F16:
+        if (type == CK_TYPE_F16) { memcpy(y, va, (size_t)n * 4); return; } // widened (prep_f16)
+        ck_dequantize_row(CK_TYPE_F16, va, y, n);
+        return;
     default:
-        // F32, F16, BF16 and Q8_0 activations are stored in weight formats.
+        // F32, BF16 and Q8_0 activations are stored in weight formats.
         ck_dequantize_row(ck_activation_type(type), va, y, n);
     }
 }
@@ -377,9 +385,10 @@ static float dot_f32(int64_t n, const void *vw, const void *va) {
     return (float)s;
 }
 static float dot_f16(int64_t n, const void *vw, const void *va) {
-    const uint16_t *w = vw, *a = va;
+    const uint16_t *w = vw;
+    const float *a = va;
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)CK_FP16(w[i]) * CK_FP16(a[i]);
+    for (int64_t i = 0; i < n; i++) s += (double)CK_FP16(w[i]) * a[i];
     return (float)s;
 }
 static float dot_bf16(int64_t n, const void *vw, const void *va) {

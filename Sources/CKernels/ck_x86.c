@@ -335,19 +335,49 @@ AVX2 static inline __m256 load_f16x8(const uint16_t *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
+/// F16 weights · widened fp16-rounded activations (prep_f16): one conversion per weight.
 AVX2 static float dot_f16_avx2(int64_t n, const void *vw, const void *va) {
-    const uint16_t *w = vw, *a = va;
+    const uint16_t *w = vw;
+    const float *a = va;
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(load_f16x8(w + i), load_f16x8(a + i), s0);
-        s1 = _mm256_fmadd_ps(load_f16x8(w + i + 8), load_f16x8(a + i + 8), s1);
-        s2 = _mm256_fmadd_ps(load_f16x8(w + i + 16), load_f16x8(a + i + 16), s2);
-        s3 = _mm256_fmadd_ps(load_f16x8(w + i + 24), load_f16x8(a + i + 24), s3);
+        s0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(a + i), s0);
+        s1 = _mm256_fmadd_ps(load_f16x8(w + i + 8), _mm256_loadu_ps(a + i + 8), s1);
+        s2 = _mm256_fmadd_ps(load_f16x8(w + i + 16), _mm256_loadu_ps(a + i + 16), s2);
+        s3 = _mm256_fmadd_ps(load_f16x8(w + i + 24), _mm256_loadu_ps(a + i + 24), s3);
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load_f16x8(w + i), load_f16x8(a + i), s0);
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load_f16x8(w + i), _mm256_loadu_ps(a + i), s0);
     float sum = hsum_float_8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) sum += CK_FP16(w[i]) * CK_FP16(a[i]);
+    for (; i < n; i++) sum += CK_FP16(w[i]) * a[i];
+    return sum;
+}
+
+/// fp16 rounding of activations for F16 weights (F16C, round to nearest even), kept as F32.
+AVX2 static void prep_f16_avx2(const float *x, void *vy, int64_t n) {
+    float *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) y[i] = CK_FP16(ck_fp32_to_fp16(x[i]));
+}
+
+/// 16 weights per conversion on AVX-512 (the 8-wide loop was conversion-bound in decode).
+VNNI static float dot_f16_avx512(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(a + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(a + i + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 32))), _mm512_loadu_ps(a + i + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 48))), _mm512_loadu_ps(a + i + 48), s3);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(a + i), s0);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    for (; i < n; i++) sum += CK_FP16(w[i]) * a[i];
     return sum;
 }
 
@@ -621,12 +651,14 @@ void ck_fill_avx2(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q5_K] = dot_q5_K_avx2;
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_avx2;
     t->prep[CK_TYPE_Q8_0] = prep_q8_0_avx2;
+    t->prep[CK_TYPE_F16] = prep_f16_avx2;
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_avx2;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_avx2;
 }
 
 void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->exp_shifted = ck_exp_shifted_avx512;
+    t->dot[CK_TYPE_F16] = dot_f16_avx512;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;
     t->dot[CK_TYPE_Q5_0] = dot_q5_0_vnni;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_vnni;
