@@ -274,17 +274,29 @@ AVX2 static float dot_q5_K_avx2(int64_t n, const void *vw, const void *va) {
     return hsum_float_8(acc) - summ_total;
 }
 
+/// Q6_K x Q8_K. The -32 offset is taken out once per block through Q8_K's 16-element sums
+/// (Σ_j sc_j·bsum_j), and each pair of sub-block scales is widened by one byte shuffle, instead
+/// of a second maddubs and a scalar broadcast per 32 elements (the old loop was 3x slower per
+/// element than Q4_K here).
 AVX2 static float dot_q6_K_avx2(int64_t n, const void *vw, const void *va) {
     const block_q6_K *x = vw; const block_q8_K *y = va;
     const int64_t nb = n / QK_K;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     const __m256i m2 = _mm256_set1_epi8(3);
-    const __m256i m32 = _mm256_set1_epi8(32);
+    // Byte shuffles selecting scale 2m eight times, then scale 2m+1 eight times.
+    static const uint8_t pair_shuffle[8][16] = {
+        {0,0,0,0,0,0,0,0,1,1,1,1,1,1,1,1}, {2,2,2,2,2,2,2,2,3,3,3,3,3,3,3,3},
+        {4,4,4,4,4,4,4,4,5,5,5,5,5,5,5,5}, {6,6,6,6,6,6,6,6,7,7,7,7,7,7,7,7},
+        {8,8,8,8,8,8,8,8,9,9,9,9,9,9,9,9}, {10,10,10,10,10,10,10,10,11,11,11,11,11,11,11,11},
+        {12,12,12,12,12,12,12,12,13,13,13,13,13,13,13,13}, {14,14,14,14,14,14,14,14,15,15,15,15,15,15,15,15},
+    };
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *ql = x[i].ql, *qh = x[i].qh; const int8_t *q8 = y[i].qs;
-        const int8_t *sc = x[i].scales;
-        __m256i sumi = _mm256_setzero_si256();
+        const __m128i scales = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales),
+                                                 _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
         for (int half = 0; half < 2; half++) {
             const __m256i b1 = _mm256_loadu_si256((const __m256i *)ql);
             const __m256i b2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
@@ -301,12 +313,11 @@ AVX2 static float dot_q6_K_avx2(int64_t n, const void *vw, const void *va) {
             };
             for (int k = 0; k < 4; k++) {
                 const __m256i yk = _mm256_loadu_si256((const __m256i *)(q8 + 32 * k));
-                __m256i p = _mm256_maddubs_epi16(q[k], yk);
-                p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(m32, yk));
-                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+                const __m256i s = _mm256_cvtepi8_epi16(
+                    _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *)pair_shuffle[half * 4 + k])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), s));
             }
-            ql += 64; qh += 32; q8 += 128; sc += 8;
+            ql += 64; qh += 32; q8 += 128;
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(CK_FP16(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
     }
