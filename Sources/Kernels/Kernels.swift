@@ -15,6 +15,10 @@
 //   OpenBLAS is otherwise single-threaded (process-wide setting: run one kernel at a time).
 //   Twins: `computeReference` (Float64, float activations), `computeQuantizedReference`
 //   (same quantization, scalar C). `computeQuantized`/`computeBatched` force a path.
+// - `MatMul.computeCompatible(...)`: the llama.cpp-compatible product (the decoder's default):
+//   activations always quantized as ggml does; integer dots below `compatibleBatchedThreshold`,
+//   above it the same quantized activations expanded to floats through SGEMM
+//   (`computeQuantizedBatched`, equal to the integer path up to float summation order).
 // - `Gemm.compute(...)`: Float32 GEMM, one OpenBLAS call on the pool's thread count.
 // - `RMSNorm.apply`, `LayerNorm.apply` (weight, bias), `Softmax.apply` (scale, mask, causal),
 //   `Activations.geluTanh / geluGGML (ggml's fp16 table) / geluErf / silu / swiGLU`,
