@@ -58,6 +58,13 @@ public struct AttentionShape: Sendable {
 /// `h / (heads / kvHeads)`. With `causal`, token `t` (at position `firstPosition + t` of the
 /// sequence) sees keys `0...firstPosition + t`; `mask` (optional, `tokens × kvLength`) is added
 /// to the scaled scores. Accumulation is Float32 (OpenBLAS for many tokens).
+///
+/// With `roundsLikeGGML`, the inputs of both products are rounded to fp16 where ggml's
+/// non-flash attention rounds them: the query when the keys are fp16 (ggml converts the right
+/// operand of a product to the left one's dot type) and the softmax probabilities when the values
+/// are fp16. Without it a language model on quantized weights drifts from llama.cpp: the ~2e-4
+/// difference per layer flips roundings of the next Q8_0 activation quantization and grows to
+/// ~1e-2 of the logits (BENCHMARKS.md, Language model, Parity).
 public enum Attention {
     /// Query tokens per SGEMM block: as many as keep the block's scores (`tokens × kvLength`
     /// floats) within 512 KiB, so they stay in L2 between the two products, in 16…256. Fewer
@@ -75,19 +82,23 @@ public enum Attention {
                                causal: Bool, firstPosition: Int = 0, scale: Float,
                                mask: UnsafePointer<Float>? = nil,
                                output: UnsafeMutablePointer<Float>, outputTokenStride: Int,
-                               pool: ThreadPool) throws(KernelsError) {
+                               roundsLikeGGML: Bool = false, pool: ThreadPool) throws(KernelsError) {
         try validate(shape)
         OpenBLASThreads.useOneThreadPerCaller()
         let d = shape.headDimension
         let n = shape.kvLength
         let group = shape.heads / shape.kvHeads
         let block = min(tokenBlock(kvLength: n), shape.tokens)
-        let scratchFloats = 2 * n * d + block * n + d
+        let roundQuery = roundsLikeGGML && keys.elementType == .f16
+        let roundProbabilities = roundsLikeGGML && values.elementType == .f16
+        let scratchFloats = 2 * n * d + block * n + d + (roundQuery ? block * d : 0)
+        let f16 = Int32(CK_TYPE_F16)
         // Parallel over KV heads: each KV head is converted once for all query heads sharing it.
         pool.parallelForIndexed(shape.kvHeads) { kvRange, thread in
             let scratch = pool.threadScratch(thread, bytes: scratchFloats * MemoryLayout<Float>.stride)
                 .assumingMemoryBound(to: Float.self)
             let kf = scratch, vf = scratch + n * d, scores = scratch + 2 * n * d
+            let roundedQuery = scores + block * n + d
             for g in kvRange {
                 // Keys and values of this KV head as contiguous Float32 rows.
                 for p in 0..<n {
@@ -98,12 +109,24 @@ public enum Attention {
                     var t0 = 0
                     while t0 < shape.tokens {
                         let count = min(block, shape.tokens - t0)
-                        let q = query + t0 * queryTokenStride + h * d
+                        var q = query + t0 * queryTokenStride + h * d
+                        var queryStride = queryTokenStride
+                        if roundQuery {
+                            // fp16-rounded query rows (ck_prepare_activation of F16 = ggml's rounding).
+                            for t in 0..<count {
+                                ck_prepare_activation(f16, q + t * queryTokenStride, roundedQuery + t * d, Int64(d))
+                            }
+                            (q, queryStride) = (UnsafePointer(roundedQuery), d)
+                        }
                         // scores[count × n] = scale · Q·Kᵀ
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(n), Int32(d),
-                                    scale, q, Int32(queryTokenStride), kf, Int32(d), 0, scores, Int32(n))
+                                    scale, q, Int32(queryStride), kf, Int32(d), 0, scores, Int32(n))
                         Softmax.apply(input: scores, output: scores, rows: count, width: n, scale: 1,
                                       mask: mask.map { $0 + t0 * n }, causalOffset: causal ? firstPosition + t0 : nil)
+                        if roundProbabilities {
+                            // In place: the conversion is element-wise.
+                            ck_prepare_activation(f16, scores, scores, Int64(count * n))
+                        }
                         // out[count × d] = P·V
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(d), Int32(n),
                                     1, scores, Int32(n), vf, Int32(d), 0, output + t0 * outputTokenStride + h * d,
@@ -120,8 +143,11 @@ public enum Attention {
                                         keys: KVTensor, values: KVTensor, shape: AttentionShape,
                                         causal: Bool, firstPosition: Int = 0, scale: Float,
                                         mask: UnsafePointer<Float>? = nil,
-                                        output: UnsafeMutablePointer<Float>, outputTokenStride: Int) throws(KernelsError) {
+                                        output: UnsafeMutablePointer<Float>, outputTokenStride: Int,
+                                        roundsLikeGGML: Bool = false) throws(KernelsError) {
         try validate(shape)
+        let roundQuery = roundsLikeGGML && keys.elementType == .f16
+        let roundProbabilities = roundsLikeGGML && values.elementType == .f16
         let d = shape.headDimension
         let n = shape.kvLength
         let group = shape.heads / shape.kvHeads
@@ -135,7 +161,7 @@ public enum Attention {
                 for p in 0..<limit {
                     k.withUnsafeMutableBufferPointer { keys.load(position: p, head: h / group, count: d, into: $0.baseAddress.unsafelyUnwrapped) }
                     var s = 0.0
-                    for i in 0..<d { s += Double(q[i]) * Double(k[i]) }
+                    for i in 0..<d { s += Double(roundQuery ? fp16Rounded(q[i]) : q[i]) * Double(k[i]) }
                     scores[p] = s * Double(scale) + Double(mask?[t * n + p] ?? 0)
                 }
                 let maximum = scores.max() ?? 0
@@ -144,12 +170,15 @@ public enum Attention {
                 var acc = [Double](repeating: 0, count: d)
                 for p in 0..<limit where weights[p] != 0 {
                     v.withUnsafeMutableBufferPointer { values.load(position: p, head: h / group, count: d, into: $0.baseAddress.unsafelyUnwrapped) }
-                    for i in 0..<d { acc[i] += weights[p] / total * Double(v[i]) }
+                    let probability = roundProbabilities ? Double(fp16Rounded(Float(weights[p] / total))) : weights[p] / total
+                    for i in 0..<d { acc[i] += probability * Double(v[i]) }
                 }
                 for i in 0..<d { output[t * outputTokenStride + h * d + i] = Float(acc[i]) }
             }
         }
     }
+
+    @inline(__always) static func fp16Rounded(_ x: Float) -> Float { ck_fp16_to_fp32(ck_fp32_to_fp16(x)) }
 
     static func validate(_ shape: AttentionShape) throws(KernelsError) {
         guard shape.tokens > 0, shape.heads > 0, shape.kvHeads > 0, shape.headDimension > 0, shape.kvLength > 0,

@@ -188,7 +188,8 @@ public final class Decoder: @unchecked Sendable {
             do {
                 try Attention.compute(query: scratch.q, queryTokenStride: c.queryWidth, keys: keys, values: values,
                                       shape: shape, causal: true, firstPosition: start, scale: 1 / Float(hd).squareRoot(),
-                                      output: scratch.attention, outputTokenStride: c.queryWidth, pool: pool)
+                                      output: scratch.attention, outputTokenStride: c.queryWidth,
+                                      roundsLikeGGML: productMode == .llamaCompatible, pool: pool)
             } catch {
                 throw ModelsError.invalidHyperparameter(file: file.path, key: "\(c.architecture.rawValue).attention", detail: "\(error)")
             }

@@ -29,12 +29,15 @@ struct DecoderBehaviourTests {
             for t in tokens { stepped += try decoder.forward(tokens: [t], cache: cache) }
             #expect(cache.count == tokens.count)
             let error = relativeL2(stepped[...], batched[...])
+            print("\(name), \(count) tokens: prefill vs decode relative L2 \(error)")
             // Both quantize activations as ggml does and differ only in float summation order,
             // but in these random tiny models an order difference that moves an activation across
-            // a quantization step cascades. Measured (2026-11-28): 8 tokens 0 to 1e-7; 300 tokens
-            // 1.8e-4 (F16), 6.7e-3 (Q4_0), 7.1e-3 (Q4_K_M), against 1.8e-4 / 2.2e-4 / 4.1e-3
-            // when the prefill stays on the integer products.
-            #expect(error < (count <= 8 ? 1e-4 : 2e-2), "\(name), \(count) tokens: relative L2 \(error)")
+            // a quantization step cascades. Measured (2026-11-28, attention rounding its query and
+            // probabilities to fp16 as ggml does): 8 tokens 0 (Q4_0, Q4_K_M) and 1.6e-4 (F16: the
+            // scores' summation order differs between 8-row and 1-row SGEMMs and flips an fp16
+            // rounding of a probability; 0 to 1e-7 before that rounding); 300 tokens 2.2e-4 (F16),
+            // 7.2e-3 (Q4_0), 8.3e-3 (Q4_K_M).
+            #expect(error < (count <= 8 ? 5e-4 : 2e-2), "\(name), \(count) tokens: relative L2 \(error)")
         }
     }
 

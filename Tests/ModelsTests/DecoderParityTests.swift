@@ -7,26 +7,31 @@ import Testing
 /// files in MiniCPM-V 2.6 (qwen2) and 2.5 (llama) layouts.
 @Suite("Decoder parity with llama.cpp")
 struct DecoderParityTests {
-    /// Relative L2 error bounds on the full logits matrix, from measurement (2026-11-28):
-    /// F16 3.3e-4 (llama.cpp rounds K·Q and softmax·V inputs to F16 on its non-flash path, we keep
-    /// them in F32); Q8_0 8.1e-3 to 8.3e-3; Q4_0 9.2e-3 to 9.4e-3; Q4_K_M 1.12e-2 to 1.15e-2.
-    /// For scale, llama.cpp's own Q8_0 logits differ from its F16 ones by 1.2e-2 and its Q4 ones by
-    /// 0.10 to 0.13, so we track llama.cpp's quantized arithmetic 10x closer than the quantization
-    /// moves it, but not bit-closely: the cause of the residual on quantized files is open.
-    static func tolerance(_ name: String) -> Double {
-        if name.hasSuffix("f16") { return 1e-3 }
-        if name.hasSuffix("q8_0") { return 1.2e-2 }
-        return 1.6e-2
+    /// Relative L2 error bounds (total, worst row) on the logits, from measurement (2026-11-28,
+    /// AVX-512 VNNI host, qwen2 / llama): F16 2.2e-4 / 2.2e-4 (worst rows 3.2e-4 / 3.5e-4);
+    /// Q8_0 8.7e-4 / 1.9e-3 (4.5e-3 / 6.1e-3); Q4_0 1.8e-3 / 1.4e-7 (7.1e-3 / 2.3e-7);
+    /// Q4_K_M 7.8e-3 / 9.5e-3 (1.12e-2 / 1.21e-2).
+    /// Before attention rounded its query and probabilities to fp16 as ggml's non-flash path does
+    /// (`roundsLikeGGML`), Q8_0 was 8.1e-3, Q4_0 9.3e-3 and Q4_K_M 1.1e-2. What remains is float
+    /// summation order (~1e-7 per product) that flips a few fp16 roundings of the softmax
+    /// probabilities and then Q8_0/Q8_K roundings of the next activations, each flip worth a whole
+    /// quantization step: it grows layer by layer, most on Q8_K (one scale per 256 values).
+    /// For scale, llama.cpp's own Q8_0 logits differ from its F16 ones by 1.2e-2.
+    static func tolerance(_ name: String) -> (total: Double, worstRow: Double) {
+        if name.hasSuffix("f16") { return (5e-4, 1e-3) }
+        if name.hasSuffix("q4_k_m") { return (1.3e-2, 1.8e-2) }
+        return (4e-3, 1.2e-2)
     }
 
-    /// Rows whose arg-max may differ: none for F16/Q8_0; on Q4 files near-tied rows flip (measured 0-2 of 24).
+    /// Rows whose arg-max may differ: none, except near-ties on Q4_K_M (measured 1 of 24 on qwen2).
     static func argmaxSlack(_ name: String) -> Int {
-        name.hasSuffix("f16") || name.hasSuffix("q8_0") ? 0 : 3
+        name.hasSuffix("q4_k_m") ? 2 : 0
     }
 
-    /// Greedy identity holds on these; on both Q4_K_M files our greedy run diverges from
-    /// llama.cpp's at a near-tie (qwen2 at token 1, llama at token 13): reported, not hidden.
-    static let greedyIdentical = LLMFixtures.names.filter { !$0.hasSuffix("q4_k_m") }
+    /// Greedy identity holds on these (tiny-llama-q4_k_m too since the fp16 rounding fix); on
+    /// tiny-qwen2-q4_k_m our greedy run still leaves llama.cpp's at token 31 of 32 (a near-tie
+    /// after the residual above): reported, not hidden.
+    static let greedyIdentical = LLMFixtures.names.filter { $0 != "tiny-qwen2-q4_k_m" }
 
     @Test("logits match llama.cpp within tolerance", arguments: LLMFixtures.names)
     func logits(name: String) throws {
@@ -47,8 +52,8 @@ struct DecoderParityTests {
         }
         let total = relativeL2(logits[...], expected[...])
         print("\(name): relative L2 total \(total), worst row \(worst), argmax agreement \(argmaxAgreement)/\(golden.logitsTokens.count)")
-        #expect(total < Self.tolerance(name), "\(name): relative L2 \(total)")
-        #expect(worst < 1.5 * Self.tolerance(name), "\(name): worst row relative L2 \(worst)")
+        #expect(total < Self.tolerance(name).total, "\(name): relative L2 \(total)")
+        #expect(worst < Self.tolerance(name).worstRow, "\(name): worst row relative L2 \(worst)")
         #expect(argmaxAgreement >= golden.logitsTokens.count - Self.argmaxSlack(name))
     }
 
