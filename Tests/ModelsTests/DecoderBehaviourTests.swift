@@ -29,7 +29,6 @@ struct DecoderBehaviourTests {
             for t in tokens { stepped += try decoder.forward(tokens: [t], cache: cache) }
             #expect(cache.count == tokens.count)
             let error = relativeL2(stepped[...], batched[...])
-            print("\(name), \(count) tokens: prefill vs decode relative L2 \(error)")
             // Both quantize activations as ggml does and differ only in float summation order,
             // but in these random tiny models an order difference that moves an activation across
             // a quantization step cascades. Measured (2026-11-28, attention rounding its query and
