@@ -47,6 +47,16 @@ public struct AgentDaemon: Sendable {
             let pageSize = 4096
             try queue.setMaxPageCount(c.queue.maxDatabaseMiB * 1024 * 1024 / pageSize)
         }
+        // A model switch or install cut short by a crash or power loss: repaired before the
+        // engine reads the active slot (under the lock, so no other agent is mid-step).
+        if let store = try? ModelStore(root: c.modelsDirectory) {
+            let repair = try store.recover()
+            if repair != ModelStore.Recovery() {
+                logger.notice("model store repaired after an interrupted step", metadata: [
+                    "cleared_slots": "\(repair.clearedSlots.map(\.rawValue))", "removed_pending_switch": "\(repair.removedPendingSwitch)",
+                    "repaired_active": "\(repair.repairedActive)"])
+            }
+        }
         let recovered = try await BlockingWork.run { try queue.reclaimAllRunning() }
         if !recovered.isEmpty { logger.notice("recovered jobs interrupted by the last stop", metadata: ["count": "\(recovered.count)"]) }
 
@@ -58,9 +68,13 @@ public struct AgentDaemon: Sendable {
         let signal = WorkSignal()
         let intake = JobIntake(queue: queue, modelDigest: engine.modelDigest, configuration: c, wakeWorkers: { signal.signal() })
         var services: [any Service] = []
+        // After a switch the new model's jobs feed its health window (switch back on breach).
+        let health = (try? ModelStore(root: c.modelsDirectory)).flatMap { ModelHealthMonitor.resume(store: $0, logger: logger) }
+        if let health { services.append(health) }
         for index in 0..<c.worker.concurrency {
             services.append(JobWorker(index: index, queue: queue, engine: engine, configuration: c, metrics: metrics, events: events,
-                                      signal: signal, stopGraceSeconds: stopGraceSeconds, logger: logger))
+                                      signal: signal, stopGraceSeconds: stopGraceSeconds, logger: logger,
+                                      observe: { failed, fallbacks in health?.jobFinished(failed: failed, fallbacks: fallbacks) }))
         }
         if c.inbox.enabled { services.append(InboxSource(intake: intake, configuration: c, logger: logger)) }
         var cameras: [String: CameraSource] = [:]

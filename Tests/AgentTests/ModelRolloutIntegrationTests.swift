@@ -17,7 +17,10 @@ struct ModelRolloutIntegrationTests {
     /// A coordinator trusting both test keys, the demo model signed with `signer` registered, an
     /// agent trusting only the operator key enrolled, and a one-stage rollout pausing at the
     /// first failure. Returns what the checks need; the caller stops both processes.
-    static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "") async throws
+    /// `soakSeconds` keeps the stage open after the device reports ACTIVE (so a later
+    /// ROLLED_BACK still counts); `agentEnvironment` goes to the agent test host.
+    static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "", soakSeconds: Int = 0,
+                      agentEnvironment: [String: String] = [:]) async throws
         -> (H.Coordinator, H.AgentProcess, Edgevlm_Fleet_V1_Rollout) {
         let trusted = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(operatorKey)).publicKey.rawRepresentation.base64EncodedString()
         let other = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(otherKey)).publicKey.rawRepresentation.base64EncodedString()
@@ -51,6 +54,7 @@ struct ModelRolloutIntegrationTests {
             \(extraModels.contains("min_free_mib") ? "" : "min_free_mib = 1")
             \(extraModels)
             """)
+        agent.environment = agentEnvironment
         try agent.start()
         // Rollouts assign the devices enrolled when they are created.
         #expect(try await H.eventually(20) { try await !coordinator.devices().isEmpty })
@@ -61,6 +65,7 @@ struct ModelRolloutIntegrationTests {
             var stage = FleetRolloutStage()
             stage.percent = 100
             stage.minDevices = 1
+            stage.soakSeconds = UInt32(soakSeconds)
             create.stages = [stage]
             create.policy.maxFailures = 1
             return try await client.createRollout(create, metadata: metadata)

@@ -156,6 +156,8 @@ enum SyncProcessHarness {
         let state: URL
         private(set) var process: Process?
         private var filesWritten = 0
+        /// Added to the inherited environment at `start` (e.g. the test host's fault injection).
+        var environment: [String: String] = [:]
 
         /// `extraSync` is appended to the `[sync]` table (e.g. `windows = [...]`), `extraTOML` after
         /// it (e.g. a `[models]` section).
@@ -201,6 +203,9 @@ enum SyncProcessHarness {
             let process = Process()
             process.executableURL = try SyncProcessHarness.binary("edgevlm-agent-testhost")
             process.arguments = [configURL.path, "10"]
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let log = state.appendingPathComponent("agent.log")
             if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
             let handle = try FileHandle(forWritingTo: log)

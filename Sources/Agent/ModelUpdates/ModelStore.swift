@@ -193,6 +193,16 @@ public struct ModelStore: Sendable {
         return active.other
     }
 
+    /// Removes `active` durably: the agent runs the configured `[model]` paths again (the way
+    /// back from the first model a rollout installed). Both slots are kept. Throws `.io`.
+    public func deactivate() throws {
+        let link = root + "/" + Self.activeName
+        guard unlink(link) == 0 || errno == ENOENT else {
+            throw AgentError(.io, "cannot remove the active link: \(String(cString: strerror(errno)))", path: link)
+        }
+        DurableFiles.syncDirectory(root)
+    }
+
     /// Symlink `active.tmp` → slot, renamed over `active`, folder fsynced.
     private func switchActive(to slot: Slot) throws {
         let pending = root + "/" + Self.activeName + ".tmp"
