@@ -19,12 +19,16 @@ struct ModelRolloutIntegrationTests {
     /// first failure. Returns what the checks need; the caller stops both processes.
     /// `soakSeconds` keeps the stage open after the device reports ACTIVE (so a later
     /// ROLLED_BACK still counts); `agentEnvironment` goes to the agent test host.
+    /// With `link`, the coordinator (plaintext) listens on every address and the agent runs in
+    /// the link's namespace, reaching it over the veth pair.
     static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "", soakSeconds: Int = 0,
-                      agentEnvironment: [String: String] = [:]) async throws
+                      agentEnvironment: [String: String] = [:], link: NetworkNamespaceLink? = nil) async throws
         -> (H.Coordinator, H.AgentProcess, Edgevlm_Fleet_V1_Rollout) {
         let trusted = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(operatorKey)).publicKey.rawRepresentation.base64EncodedString()
         let other = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(otherKey)).publicKey.rawRepresentation.base64EncodedString()
-        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: link != nil)
+        if link != nil { coordinator.bindHost = "0.0.0.0" }
+        let coordinatorHost = link?.hostAddress ?? "127.0.0.1"
         coordinator.extraArguments = ["--trust-model-key", trusted, "--trust-model-key", other]
         try coordinator.start()
         let signed = try ModelUpdateFixtures.sign(try ModelUpdateFixtures.manifest(llm: llm),
@@ -47,9 +51,10 @@ struct ModelRolloutIntegrationTests {
             register.signedManifest = signed
             return try await client.registerModel(register, metadata: metadata)
         }
-        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator, token: token, extraTOML: """
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator, token: token,
+                                       coordinatorHost: coordinatorHost, namespace: link?.name, extraTOML: """
             [models]
-            artifact_url = "http://127.0.0.1:\(coordinator.httpPort)"
+            artifact_url = "http://\(coordinatorHost):\(coordinator.httpPort)"
             trusted_keys = ["\(trusted)"]
             \(extraModels.contains("min_free_mib") ? "" : "min_free_mib = 1")
             \(extraModels)
