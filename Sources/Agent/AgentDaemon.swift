@@ -56,6 +56,10 @@ public struct AgentDaemon: Sendable {
                     "cleared_slots": "\(repair.clearedSlots.map(\.rawValue))", "removed_pending_switch": "\(repair.removedPendingSwitch)",
                     "repaired_active": "\(repair.repairedActive)"])
             }
+            if try InterruptedSwitch.complete(store: store, assignment: try? ModelUpdateSetup.recordedAssignment(c), models: c.models) {
+                logger.notice("finished a model switch interrupted after the link was renamed",
+                              metadata: ["digest": "\(store.activeModel()?.record.modelDigest ?? "")"])
+            }
         }
         let recovered = try await BlockingWork.run { try queue.reclaimAllRunning() }
         if !recovered.isEmpty { logger.notice("recovered jobs interrupted by the last stop", metadata: ["count": "\(recovered.count)"]) }

@@ -149,6 +149,7 @@ public struct ModelStore: Sendable {
             }
             try DurableFiles.rename(from: source, to: directory(of: slot) + "/" + file.fileName)
         }
+        TestCrashPoint.installFilesMoved.reach()
         try writeRecord(record, in: slot)
         return slot
     }
@@ -210,6 +211,7 @@ public struct ModelStore: Sendable {
         guard symlink(slot.rawValue, pending) == 0 else {
             throw AgentError(.io, "cannot create the switch link: \(String(cString: strerror(errno)))", path: pending)
         }
+        TestCrashPoint.switchLinkMade.reach()
         try DurableFiles.rename(from: pending, to: root + "/" + Self.activeName)
     }
 
