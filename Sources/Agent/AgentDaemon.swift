@@ -130,11 +130,14 @@ public struct AgentDaemon: Sendable {
 }
 
 /// An exclusive `flock` on the state directory's lock file: one agent per state directory, so
-/// at start-up every `running` job is known to be an orphan of a dead process.
-struct StateLock: Sendable {
+/// at start-up every `running` job is known to be an orphan of a dead process. The `edgevlm
+/// models` commands that change the store take it too, so they never race a running agent.
+public struct StateLock: Sendable {
     let fd: Int32
 
-    init(path: String) throws {
+    /// Takes the lock without waiting. Throws `AgentError(.alreadyRunning)` when another
+    /// process holds it, `.io` when the file cannot be opened.
+    public init(path: String) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AgentError(.io, "cannot open the lock file: \(String(cString: strerror(errno)))", path: path) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -143,7 +146,8 @@ struct StateLock: Sendable {
         }
     }
 
-    func release() {
+    /// Releases the lock (also released when the process ends).
+    public func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }
