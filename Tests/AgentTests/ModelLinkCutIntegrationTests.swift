@@ -52,7 +52,7 @@ struct ModelLinkCutIntegrationTests {
         let linkBefore = link.txBytes
 
         var cutAt: [Int64] = []
-        for fraction in [0.30, 0.60, 0.985] {
+        for fraction in [0.30, 0.60, 0.98] {
             let target = Int64(Double(full) * fraction)
             let reached = await H.eventually(60) { Self.stagedBytes(store.stagingDirectory) >= target }
             try link.cut()
