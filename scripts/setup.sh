@@ -9,9 +9,10 @@ APT_PACKAGES=(
   pkg-config libsqlite3-dev sqlite3 libssl-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev
   protobuf-compiler python3 python3-venv python3-pip
 )
-# Extra packages only the test suite needs (PostgreSQL server, ARM cross tools and emulator).
+# Extra packages only the test suite needs (PostgreSQL server, ARM cross tools and emulator,
+# iproute2 for the network-namespace link-cut test).
 if [[ "${EDGEVLM_SETUP_TESTS:-0}" == "1" ]]; then
-  APT_PACKAGES+=(postgresql qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross chromium)
+  APT_PACKAGES+=(postgresql qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross chromium iproute2)
 fi
 
 missing=()

@@ -154,6 +154,15 @@ extension AgentConfiguration {
             c.models.stallSeconds = try t.double("stall_seconds", min: 0.1) ?? c.models.stallSeconds
             c.models.maxAttempts = try t.int("max_attempts", min: 1) ?? c.models.maxAttempts
             c.models.canaryFile = try t.string("canary_file") ?? c.models.canaryFile
+            c.models.healthJobs = try t.int("health_jobs", min: 1) ?? c.models.healthJobs
+            c.models.healthSeconds = try t.double("health_seconds", min: 1) ?? c.models.healthSeconds
+            c.models.healthMinJobs = try t.int("health_min_jobs", min: 1) ?? c.models.healthMinJobs
+            c.models.healthMaxFailureRate = try t.double("health_max_failure_rate", min: 0) ?? c.models.healthMaxFailureRate
+            c.models.healthMaxFallbackRate = try t.double("health_max_fallback_rate", min: 0) ?? c.models.healthMaxFallbackRate
+            for (key, rate) in [("health_max_failure_rate", c.models.healthMaxFailureRate),
+                                ("health_max_fallback_rate", c.models.healthMaxFallbackRate)] where rate > 1 {
+                throw AgentError(.configuration, "\(rate) is a share of jobs and must be at most 1", key: "models." + key)
+            }
             try t.finish()
         }
         try reader.finish()

@@ -172,6 +172,22 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var maxAttempts: Int = 8
         /// Canary set (JSON, see `CanarySet`); "" runs no canary.
         public var canaryFile: String = ""
+        /// Health window after a switch (`HealthWindow`): it closes healthy after this many jobs...
+        public var healthJobs: Int = 20
+        /// ...or this many seconds after the switch.
+        public var healthSeconds: Double = 3600
+        /// Jobs seen before the rates are judged.
+        public var healthMinJobs: Int = 5
+        /// Share of failed jobs (0...1) above which the agent switches back.
+        public var healthMaxFailureRate: Double = 0.2
+        /// Share of jobs with accelerator fallbacks (0...1) above which the agent switches back.
+        public var healthMaxFallbackRate: Double = 0.5
+
+        /// A fresh health window with these settings, opened at `now`.
+        public func healthWindow(openedAt now: Date = Date()) -> HealthWindow {
+            HealthWindow(jobs: healthJobs, seconds: healthSeconds, minJobs: healthMinJobs, maxFailureRate: healthMaxFailureRate,
+                         maxFallbackRate: healthMaxFallbackRate, openedAt: now)
+        }
     }
 
     public var model = Model()

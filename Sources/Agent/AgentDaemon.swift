@@ -47,6 +47,20 @@ public struct AgentDaemon: Sendable {
             let pageSize = 4096
             try queue.setMaxPageCount(c.queue.maxDatabaseMiB * 1024 * 1024 / pageSize)
         }
+        // A model switch or install cut short by a crash or power loss: repaired before the
+        // engine reads the active slot (under the lock, so no other agent is mid-step).
+        if let store = try? ModelStore(root: c.modelsDirectory) {
+            let repair = try store.recover()
+            if repair != ModelStore.Recovery() {
+                logger.notice("model store repaired after an interrupted step", metadata: [
+                    "cleared_slots": "\(repair.clearedSlots.map(\.rawValue))", "removed_pending_switch": "\(repair.removedPendingSwitch)",
+                    "repaired_active": "\(repair.repairedActive)"])
+            }
+            if try InterruptedSwitch.complete(store: store, assignment: try? ModelUpdateSetup.recordedAssignment(c), models: c.models) {
+                logger.notice("finished a model switch interrupted after the link was renamed",
+                              metadata: ["digest": "\(store.activeModel()?.record.modelDigest ?? "")"])
+            }
+        }
         let recovered = try await BlockingWork.run { try queue.reclaimAllRunning() }
         if !recovered.isEmpty { logger.notice("recovered jobs interrupted by the last stop", metadata: ["count": "\(recovered.count)"]) }
 
@@ -58,9 +72,13 @@ public struct AgentDaemon: Sendable {
         let signal = WorkSignal()
         let intake = JobIntake(queue: queue, modelDigest: engine.modelDigest, configuration: c, wakeWorkers: { signal.signal() })
         var services: [any Service] = []
+        // After a switch the new model's jobs feed its health window (switch back on breach).
+        let health = (try? ModelStore(root: c.modelsDirectory)).flatMap { ModelHealthMonitor.resume(store: $0, logger: logger) }
+        if let health { services.append(health) }
         for index in 0..<c.worker.concurrency {
             services.append(JobWorker(index: index, queue: queue, engine: engine, configuration: c, metrics: metrics, events: events,
-                                      signal: signal, stopGraceSeconds: stopGraceSeconds, logger: logger))
+                                      signal: signal, stopGraceSeconds: stopGraceSeconds, logger: logger,
+                                      observe: { failed, fallbacks in health?.jobFinished(failed: failed, fallbacks: fallbacks) }))
         }
         if c.inbox.enabled { services.append(InboxSource(intake: intake, configuration: c, logger: logger)) }
         var cameras: [String: CameraSource] = [:]
@@ -112,11 +130,14 @@ public struct AgentDaemon: Sendable {
 }
 
 /// An exclusive `flock` on the state directory's lock file: one agent per state directory, so
-/// at start-up every `running` job is known to be an orphan of a dead process.
-struct StateLock: Sendable {
+/// at start-up every `running` job is known to be an orphan of a dead process. The `edgevlm
+/// models` commands that change the store take it too, so they never race a running agent.
+public struct StateLock: Sendable {
     let fd: Int32
 
-    init(path: String) throws {
+    /// Takes the lock without waiting. Throws `AgentError(.alreadyRunning)` when another
+    /// process holds it, `.io` when the file cannot be opened.
+    public init(path: String) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AgentError(.io, "cannot open the lock file: \(String(cString: strerror(errno)))", path: path) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -125,7 +146,8 @@ struct StateLock: Sendable {
         }
     }
 
-    func release() {
+    /// Releases the lock (also released when the process ends).
+    public func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }

@@ -17,9 +17,14 @@ final class JobWorker: Service {
     let owner: String
     let logger: Logger
     let stopGraceSeconds: Double
+    /// Told about every job the engine ran: whether the engine failed it (a bad image is not the
+    /// model's fault and is not reported) and the backend fallbacks it reported.
+    let observe: @Sendable (_ failed: Bool, _ fallbacks: Int) -> Void
 
     init(index: Int, queue: JobQueue, engine: any CaptionEngine, configuration: AgentConfiguration, metrics: AgentMetrics,
-         events: ResultEvents, signal: WorkSignal, stopGraceSeconds: Double, logger: Logger) {
+         events: ResultEvents, signal: WorkSignal, stopGraceSeconds: Double, logger: Logger,
+         observe: @escaping @Sendable (_ failed: Bool, _ fallbacks: Int) -> Void = { _, _ in }) {
+        self.observe = observe
         self.queue = queue
         self.engine = engine
         self.configuration = configuration
@@ -83,20 +88,24 @@ final class JobWorker: Service {
             let result = JobResult(text: caption.text, tokens: caption.tokens, timings: timings, modelDigest: engine.modelDigest,
                                    imageDigest: ContentDigest.sha256Hex(data), placement: caption.placement)
             metrics.recordInference(seconds: seconds, tokens: caption.tokens, fallbacks: caption.backendFallbacks)
+            observe(false, caption.backendFallbacks)
             await storeResult(lease, result: result, log: log)
         } catch is ShutdownAbort {
             log.notice("stopping: job returned to the queue")
             _ = try? await BlockingWork.run { [queue] in try queue.release(lease) }
         } catch is JobTimeout {
+            observe(true, 0)
             await finishFailure(lease, message: "inference exceeded worker.job_timeout_seconds (\(configuration.worker.jobTimeoutSeconds) s)",
                                 retryable: true, log: log)
         } catch let failure as CaptionFailure {
             if case .badInput = failure {
                 await finishFailure(lease, message: failure.message, retryable: false, log: log)
             } else {
+                observe(true, 0)
                 await finishFailure(lease, message: failure.message, retryable: true, log: log)
             }
         } catch {
+            observe(true, 0)
             await finishFailure(lease, message: "\(error)", retryable: true, log: log)
         }
     }

@@ -33,9 +33,10 @@ struct AgentCommand: AsyncParsableCommand {
                                  notifier: SystemdNotifier(notifySocket: environment["NOTIFY_SOCKET"],
                                                            watchdogMicroseconds: environment["WATCHDOG_USEC"]),
                                  agentVersion: EdgeVLMCommand.configuration.version, logger: logger)
-        // The store's active slot when a model update installed one, else the [model] paths.
-        let model = ModelUpdateSetup.runningModel(configuration)
         try await daemon.run {
+            // The store's active slot when a model update installed one, else the [model] paths
+            // (read after the daemon's lock and store recovery).
+            let model = ModelUpdateSetup.runningModel(configuration)
             guard !model.llm.isEmpty, !model.mmproj.isEmpty else {
                 throw AgentError(.engineUnavailable, "no model is configured: set [model] llm and mmproj to the GGUF files",
                                  key: "model.llm", path: config)

@@ -4,8 +4,8 @@ import ArgumentParser
 import FleetProtocol
 import Foundation
 
-/// `edgevlm models`: the device's A/B model store (local; issue 9). Run with the agent
-/// stopped: the agent updates the same store.
+/// `edgevlm models`: the device's A/B model store (local; issue 9). `pull`, `activate` and
+/// `rollback` take the agent's state lock and refuse while an agent runs on the same state.
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "Show and change this device's model slots (A/B), pull an assigned model.",
@@ -19,6 +19,19 @@ struct ModelStoreOptions: ParsableArguments {
     func load() throws -> (AgentConfiguration, ModelStore) {
         let configuration = try AgentConfiguration.load(path: config)
         return (configuration, try ModelStore(root: configuration.modelsDirectory))
+    }
+
+    /// `load()` plus the agent's state lock, held until the command ends: a command that changes
+    /// the store refuses to run beside an agent using it. Throws `AgentError(.alreadyRunning)`.
+    func loadExclusive() throws -> (AgentConfiguration, ModelStore, StateLock) {
+        let (configuration, store) = try load()
+        do {
+            return (configuration, store, try StateLock(path: configuration.lockPath))
+        } catch let error as AgentError where error.kind == .alreadyRunning {
+            throw AgentError(.alreadyRunning, "the agent is running on this state directory and updates the same model store: "
+                             + "stop it first (systemctl stop edgevlm-agent), or let it apply the coordinator's assignment",
+                             path: configuration.lockPath)
+        }
     }
 }
 
@@ -52,7 +65,8 @@ struct ModelsActivateCommand: ParsableCommand {
 
     func run() throws {
         guard let target = ModelStore.Slot(rawValue: slot.uppercased()) else { throw ValidationError("slot must be A or B") }
-        let (_, store) = try options.load()
+        let (_, store, lock) = try options.loadExclusive()
+        defer { lock.release() }
         try store.activate(target)
         print("slot \(target.rawValue) is active; restart the agent to load it")
     }
@@ -64,7 +78,8 @@ struct ModelsRollbackCommand: ParsableCommand {
     @OptionGroup var options: ModelStoreOptions
 
     func run() throws {
-        let (_, store) = try options.load()
+        let (_, store, lock) = try options.loadExclusive()
+        defer { lock.release() }
         let slot = try store.rollback()
         print("slot \(slot.rawValue) is active; restart the agent to load it")
     }
@@ -82,7 +97,8 @@ struct ModelsPullCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     func run() async throws {
-        let (configuration, _) = try options.load()
+        let (configuration, _, lock) = try options.loadExclusive()
+        defer { lock.release() }
         let wanted: FleetModelAssignment
         if let assignment {
             guard let data = FileManager.default.contents(atPath: assignment) else { throw ValidationError("cannot read \(assignment)") }

@@ -34,11 +34,27 @@ struct AgentConfigurationTests {
         ("[[camera]]\nname = \"c\"\nkind = \"command\"\n", "camera.c.command"),
         ("[[camera]]\nname = \"c\"\nkind = \"command\"\ncommand = [\"/bin/true\"]\nfps = 3\n", "camera[0].fps"),
         ("[[camera]]\nkind = \"v4l2\"\n", "camera[0].name"),
+        ("[models]\nhealth_max_failure_rate = 1.5\n", "models.health_max_failure_rate"),
+        ("[models]\nhealth_jobs = 0\n", "models.health_jobs"),
     ])
     func rejectsBadInputNamingTheKey(text: String, key: String) throws {
         let error = try #require(throws: AgentError.self) { try AgentConfiguration.parse(toml: text) }
         #expect(error.kind == .configuration)
         #expect(error.key == key)
+    }
+
+    @Test func parsesTheHealthWindowKeys() throws {
+        let parsed = try AgentConfiguration.parse(toml: """
+            [models]
+            health_jobs = 12
+            health_seconds = 90
+            health_min_jobs = 3
+            health_max_failure_rate = 0.1
+            health_max_fallback_rate = 0.3
+            """)
+        let window = parsed.models.healthWindow(openedAt: Date(timeIntervalSince1970: 5))
+        #expect(window == HealthWindow(jobs: 12, seconds: 90, minJobs: 3, maxFailureRate: 0.1, maxFallbackRate: 0.3,
+                                       openedAt: Date(timeIntervalSince1970: 5)))
     }
 
     @Test func rejectsMalformedTOML() throws {

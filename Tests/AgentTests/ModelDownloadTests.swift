@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Crypto
 import FleetProtocol
 import Foundation
@@ -191,5 +194,23 @@ struct ModelDownloadTests {
             #expect(error.message.contains("blk.2.ffn_up.weight"))
         }
         #expect(!FileManager.default.fileExists(atPath: staging + "/" + file.sha256))
+    }
+
+    /// The part file reserves the blob's blocks when its download starts, its length still
+    /// saying what arrived (st_blocks from the file system, not from our bookkeeping).
+    @Test func aDownloadReservesItsBlocksUpFront() throws {
+        let directory = try ModelUpdateFixtures.temporaryDirectory("reserve")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/blob.part"
+        let size: Int64 = 8 << 20
+        let writer = try PartWriter(path: path, statePath: directory + "/blob.part.json",
+                                    state: ModelDownloader.PartState(blob: "blob", size: size, durableBytes: 0), checkpointBytes: 1 << 20)
+        try writer.append(Data(repeating: 7, count: 4096))
+        writer.close()
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.size] as? Int64) == 4096)
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(Int64(info.st_blocks) * 512 >= size, "\(info.st_blocks) blocks of 512 B reserved for \(size) B")
     }
 }

@@ -17,11 +17,18 @@ struct ModelRolloutIntegrationTests {
     /// A coordinator trusting both test keys, the demo model signed with `signer` registered, an
     /// agent trusting only the operator key enrolled, and a one-stage rollout pausing at the
     /// first failure. Returns what the checks need; the caller stops both processes.
-    static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "") async throws
+    /// `soakSeconds` keeps the stage open after the device reports ACTIVE (so a later
+    /// ROLLED_BACK still counts); `agentEnvironment` goes to the agent test host.
+    /// With `link`, the coordinator (plaintext) listens on every address and the agent runs in
+    /// the link's namespace, reaching it over the veth pair.
+    static func setUp(root: URL, signer: Data, llm: String = "demo-llm", extraModels: String = "", soakSeconds: Int = 0,
+                      agentEnvironment: [String: String] = [:], link: NetworkNamespaceLink? = nil) async throws
         -> (H.Coordinator, H.AgentProcess, Edgevlm_Fleet_V1_Rollout) {
         let trusted = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(operatorKey)).publicKey.rawRepresentation.base64EncodedString()
         let other = try Curve25519.Signing.PrivateKey(rawRepresentation: try #require(otherKey)).publicKey.rawRepresentation.base64EncodedString()
-        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: link != nil)
+        if link != nil { coordinator.bindHost = "0.0.0.0" }
+        let coordinatorHost = link?.hostAddress ?? "127.0.0.1"
         coordinator.extraArguments = ["--trust-model-key", trusted, "--trust-model-key", other]
         try coordinator.start()
         let signed = try ModelUpdateFixtures.sign(try ModelUpdateFixtures.manifest(llm: llm),
@@ -44,13 +51,15 @@ struct ModelRolloutIntegrationTests {
             register.signedManifest = signed
             return try await client.registerModel(register, metadata: metadata)
         }
-        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator, token: token, extraTOML: """
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator, token: token,
+                                       coordinatorHost: coordinatorHost, namespace: link?.name, extraTOML: """
             [models]
-            artifact_url = "http://127.0.0.1:\(coordinator.httpPort)"
+            artifact_url = "http://\(coordinatorHost):\(coordinator.httpPort)"
             trusted_keys = ["\(trusted)"]
             \(extraModels.contains("min_free_mib") ? "" : "min_free_mib = 1")
             \(extraModels)
             """)
+        agent.environment = agentEnvironment
         try agent.start()
         // Rollouts assign the devices enrolled when they are created.
         #expect(try await H.eventually(20) { try await !coordinator.devices().isEmpty })
@@ -61,6 +70,7 @@ struct ModelRolloutIntegrationTests {
             var stage = FleetRolloutStage()
             stage.percent = 100
             stage.minDevices = 1
+            stage.soakSeconds = UInt32(soakSeconds)
             create.stages = [stage]
             create.policy.maxFailures = 1
             return try await client.createRollout(create, metadata: metadata)

@@ -47,6 +47,8 @@ enum SyncProcessHarness {
         private(set) var adminToken = ""
         /// Extra `serve` arguments (e.g. `--trust-model-key`).
         var extraArguments: [String] = []
+        /// Address gRPC and HTTP listen on ("0.0.0.0" to be reachable from a network namespace).
+        var bindHost = "127.0.0.1"
 
         init(state: URL, plaintext: Bool = false) {
             self.state = state
@@ -59,8 +61,8 @@ enum SyncProcessHarness {
         func start() throws {
             let process = Process()
             process.executableURL = try SyncProcessHarness.binary("edgevlm-coordinator")
-            process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", "127.0.0.1", "--grpc-port", "\(grpcPort)",
-                                 "--http-host", "127.0.0.1", "--http-port", "0", "--poll-interval", "1"]
+            process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", bindHost, "--grpc-port", "\(grpcPort)",
+                                 "--http-host", bindHost, "--http-port", "0", "--poll-interval", "1"]
                 + (plaintext ? ["--insecure-plaintext"] : []) + extraArguments
             let output = Pipe()
             process.standardOutput = output
@@ -156,12 +158,18 @@ enum SyncProcessHarness {
         let state: URL
         private(set) var process: Process?
         private var filesWritten = 0
+        /// Added to the inherited environment at `start` (e.g. the test host's fault injection).
+        var environment: [String: String] = [:]
+
+        /// Network namespace the host runs in (`ip netns exec`), nil: the test's own.
+        let namespace: String?
 
         /// `extraSync` is appended to the `[sync]` table (e.g. `windows = [...]`), `extraTOML` after
-        /// it (e.g. a `[models]` section).
+        /// it (e.g. a `[models]` section). `coordinatorHost` is the address the agent dials.
         init(state: URL, coordinator: Coordinator, token: String, batchSize: Int = 5, extraSync: String = "",
-             extraTOML: String = "") throws {
+             coordinatorHost: String = "127.0.0.1", namespace: String? = nil, extraTOML: String = "") throws {
             self.state = state
+            self.namespace = namespace
             let toml = """
                 [state]
                 directory = "\(state.path)"
@@ -176,7 +184,7 @@ enum SyncProcessHarness {
                 socket = "\(state.path)/agent.sock"
                 [sync]
                 enabled = true
-                coordinator = "127.0.0.1:\(coordinator.grpcPort)"
+                coordinator = "\(coordinatorHost):\(coordinator.grpcPort)"
                 enrollment_token = "\(token)"
                 \(coordinator.plaintext ? "insecure_plaintext = true" : "ca_file = \"\(coordinator.caPath)\"")
                 hardware_id = "hw-\(UUID().uuidString)"
@@ -199,8 +207,18 @@ enum SyncProcessHarness {
 
         func start() throws {
             let process = Process()
-            process.executableURL = try SyncProcessHarness.binary("edgevlm-agent-testhost")
-            process.arguments = [configURL.path, "10"]
+            let host = try SyncProcessHarness.binary("edgevlm-agent-testhost")
+            if let namespace {
+                // `ip netns exec` execs the host: the same pid, so signals reach it.
+                process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+                process.arguments = ["netns", "exec", namespace, host.path, configURL.path, "10"]
+            } else {
+                process.executableURL = host
+                process.arguments = [configURL.path, "10"]
+            }
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let log = state.appendingPathComponent("agent.log")
             if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
             let handle = try FileHandle(forWritingTo: log)

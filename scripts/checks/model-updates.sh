@@ -11,7 +11,8 @@
 #   4. a device that does not trust the signing key refuses the model;
 #   5. a disk floor larger than the free space refuses before any byte is fetched;
 #   6. rollback switches to the previous slot and forward again, but never onto a slot whose
-#      model failed its canary.
+#      model failed its canary;
+#   7. pull/activate/rollback refuse while the agent's state lock is held (a running agent).
 # Needs .testdata/models (scripts/gen-testdata.sh). Bounded: about 30 s after the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,7 +73,9 @@ active_digest() { "$BIN/edgevlm" models list --config "$1.toml" | sed -n 's/^\* 
 
 # 1. SIGKILL mid-download, then resume.
 device dev op.pub 'bandwidth_kib_per_second = 1024'
-pull dev a1.json > pull1.out 2> pull1.err &
+# Started directly, not through the pull() function: $! must be edgevlm itself, not a subshell
+# (killing a subshell left the pull running; the store lock made that visible).
+"$BIN/edgevlm" models pull --config dev.toml --assignment a1.json --token-file st/admin.token > pull1.out 2> pull1.err &
 PULL=$!
 sleep 3
 kill -KILL "$PULL" 2>/dev/null || fail "the rate-limited pull ended before it could be killed"
@@ -125,4 +128,12 @@ grep -q "not enough disk space" pull6.err || fail "no disk reason: $(cat pull6.e
 if "$BIN/edgevlm" models rollback --config dev.toml > rb.out 2>&1; then fail "rolled back onto a model that failed its canary"; fi
 grep -q "failed its canary" rb.out || fail "no rollback reason: $(cat rb.out)"
 [[ "$(active_digest dev)" == "$D2" ]] || fail "active model changed by a refused rollback"
+# 7. The commands that change the store share the agent's lock: refused while it is held.
+flock -n dev/agent.lock sleep 20 &
+HOLDER=$!
+sleep 0.5
+if "$BIN/edgevlm" models rollback --config dev.toml > lock.out 2>&1; then kill "$HOLDER"; fail "rollback ran beside a running agent"; fi
+kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null || true
+grep -q "agent is running" lock.out || fail "no lock reason: $(cat lock.out)"
+[[ "$(active_digest dev)" == "$D2" ]] || fail "active model changed while the lock was held"
 echo "model-updates: ok"

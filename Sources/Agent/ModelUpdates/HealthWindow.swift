@@ -4,7 +4,7 @@ import Foundation
 /// `minJobs` jobs, the share of failed jobs or of jobs with backend fallbacks passes its
 /// threshold, the new model is judged unhealthy and the agent switches back. The window closes
 /// (healthy) after `jobs` jobs or `seconds` seconds.
-public struct HealthWindow: Sendable, Equatable {
+public struct HealthWindow: Sendable, Equatable, Codable {
     public var jobs: Int
     public var seconds: Double
     public var minJobs: Int

@@ -73,9 +73,9 @@ public struct ModelDownloader: Sendable {
     }
 
     /// Refuses, before any byte is fetched, when the state file system cannot hold the rest of
-    /// `files` and still keep `minFreeBytes` free (a statvfs check; the space is not
-    /// pre-allocated, so a queue growing meanwhile can still fill the disk: the write then
-    /// fails with `.io` and the download resumes later). Throws `.modelUpdate` with the numbers.
+    /// `files` and still keep `minFreeBytes` free (a statvfs check; each blob's blocks are then
+    /// reserved with fallocate when its download starts, where the file system supports it).
+    /// Throws `.modelUpdate` with the numbers.
     public func checkSpace(for files: [FleetManifestFile]) throws {
         let needed = files.reduce(Int64(0)) { $0 + Int64($1.sizeBytes) - stagedBytes(of: $1) }
         guard let free = DurableFiles.freeBytes(at: stagingDirectory) else {
@@ -203,6 +203,31 @@ final class PartWriter {
             throw AgentError(.io, "cannot truncate the part file: \(String(cString: strerror(errno)))", path: path)
         }
         written = state.durableBytes
+        try reserve()
+    }
+
+    /// glibc's `fallocate(2)` wrapper, looked up at run time (the Glibc module does not export
+    /// this GNU extension); nil where the C library lacks it.
+    private static let fallocate: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fallocate") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
+    }()
+
+    /// Reserves disk blocks for the whole blob (`fallocate` with FALLOC_FL_KEEP_SIZE: the
+    /// file's length still says what arrived), so a queue growing during a long download cannot
+    /// take the space the model needs: the shortage shows now, not at 99 %. File systems
+    /// without fallocate are left to the statvfs check. Throws `.modelUpdate` on ENOSPC.
+    private func reserve() throws {
+        guard state.size > state.durableBytes else { return }
+        guard let fallocate = Self.fallocate else { return }
+        let keepSize: Int32 = 0x01  // FALLOC_FL_KEEP_SIZE (linux/falloc.h)
+        guard fallocate(fd, keepSize, off_t(state.durableBytes), off_t(state.size - state.durableBytes)) != 0 else { return }
+        let code = errno
+        if code == ENOSPC {
+            throw AgentError(.modelUpdate, "not enough disk space to reserve \(state.size - state.durableBytes) bytes for blob "
+                             + "\(state.blob): free space on the state file system", path: path)
+        }
+        // EOPNOTSUPP and the like: no reservation on this file system; the download still works.
     }
 
     private var lastCheckpoint = ContinuousClock.now

@@ -149,6 +149,7 @@ public struct ModelStore: Sendable {
             }
             try DurableFiles.rename(from: source, to: directory(of: slot) + "/" + file.fileName)
         }
+        TestCrashPoint.installFilesMoved.reach()
         try writeRecord(record, in: slot)
         return slot
     }
@@ -193,6 +194,16 @@ public struct ModelStore: Sendable {
         return active.other
     }
 
+    /// Removes `active` durably: the agent runs the configured `[model]` paths again (the way
+    /// back from the first model a rollout installed). Both slots are kept. Throws `.io`.
+    public func deactivate() throws {
+        let link = root + "/" + Self.activeName
+        guard unlink(link) == 0 || errno == ENOENT else {
+            throw AgentError(.io, "cannot remove the active link: \(String(cString: strerror(errno)))", path: link)
+        }
+        DurableFiles.syncDirectory(root)
+    }
+
     /// Symlink `active.tmp` → slot, renamed over `active`, folder fsynced.
     private func switchActive(to slot: Slot) throws {
         let pending = root + "/" + Self.activeName + ".tmp"
@@ -200,6 +211,7 @@ public struct ModelStore: Sendable {
         guard symlink(slot.rawValue, pending) == 0 else {
             throw AgentError(.io, "cannot create the switch link: \(String(cString: strerror(errno)))", path: pending)
         }
+        TestCrashPoint.switchLinkMade.reach()
         try DurableFiles.rename(from: pending, to: root + "/" + Self.activeName)
     }
 

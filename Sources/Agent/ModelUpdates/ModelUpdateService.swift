@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// `<state>/sync/desired-model.json`) in the background: download, verify, canary, switch, with
 /// each state queued for the coordinator (`RolloutReportOutbox`, sent by the sync service).
 /// After a switch the agent stops with an error so systemd (`Restart=on-failure`) starts it
-/// again on the new active slot: jobs in flight finish first (graceful shutdown).
+/// again on the new active slot: jobs in flight finish first (graceful shutdown). The switch opens
+/// a health window (`ModelHealthWatch`); a model it rolled back is not applied again.
 struct ModelUpdateService: Service {
     let configuration: AgentConfiguration
     let pollSeconds: Double
@@ -33,6 +34,7 @@ struct ModelUpdateService: Service {
             waitingLogged = !downloadsAllowed
             if downloadsAllowed, let assignment = try? ModelUpdateSetup.recordedAssignment(configuration),
                !refused.contains(assignment.modelDigest),
+               !RolledBackModels.all(in: modelsDirectory).contains(assignment.modelDigest),
                (try? ModelStore(root: modelsDirectory))?.activeModel()?.record.modelDigest != assignment.modelDigest {
                 let rolloutID = assignment.rolloutID
                 let digest = assignment.modelDigest
@@ -47,6 +49,7 @@ struct ModelUpdateService: Service {
                         }
                         logger.notice("model update", metadata: ["state": "\(state)", "digest": "\(digest)", "reason": "\(reason)"])
                     })
+                    let previous = (try? ModelStore(root: modelsDirectory))?.activeModel()?.record.modelDigest ?? ""
                     let outcome: ModelUpdater.Outcome
                     do {
                         outcome = try await updater.apply(assignment)
@@ -56,6 +59,12 @@ struct ModelUpdateService: Service {
                         throw error
                     }
                     if !outcome.alreadyActive {
+                        // The jobs of the restarted agent feed this window (ModelHealthMonitor).
+                        let watch = ModelHealthWatch(modelDigest: outcome.modelDigest, rolloutID: rolloutID, previousDigest: previous,
+                                                     window: configuration.models.healthWindow())
+                        do { try watch.save(in: modelsDirectory) } catch {
+                            logger.warning("cannot open the health window", metadata: ["error": "\(error)"])
+                        }
                         throw RestartForNewModel(digest: outcome.modelDigest)
                     }
                 } catch let error as AgentError where error.kind == .modelUpdate {

@@ -122,6 +122,7 @@ public struct ModelUpdater: Sendable {
             }
         }
         try store.activate(slot)
+        TestCrashPoint.switchRenamed.reach()
         await report(.active, outcome.canary?.summary ?? "")
         return outcome
     }

@@ -35,6 +35,14 @@ public enum RolloutReportOutbox {
                                              state: FleetRolloutDeviceState(rawValue: entry.state) ?? .unspecified, reason: entry.reason)
     }
 
+    /// The latest recorded report, delivered or not, or nil.
+    public static func latest(in modelsDirectory: String) -> FleetRolloutStatusReportDraft? {
+        guard let data = FileManager.default.contents(atPath: path(in: modelsDirectory)),
+              let entry = try? JSONDecoder().decode(Entry.self, from: data) else { return nil }
+        return FleetRolloutStatusReportDraft(rolloutID: entry.rolloutID, modelDigest: entry.modelDigest,
+                                             state: FleetRolloutDeviceState(rawValue: entry.state) ?? .unspecified, reason: entry.reason)
+    }
+
     /// Marks `draft` delivered unless a newer report replaced it meanwhile.
     public static func markDelivered(_ draft: FleetRolloutStatusReportDraft, in modelsDirectory: String) throws {
         guard let current = pending(in: modelsDirectory), current == draft else { return }
