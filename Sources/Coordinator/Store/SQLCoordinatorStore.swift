@@ -116,6 +116,51 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         return device
     }
 
+    public func deviceAccess(id: String) async throws -> DeviceAccessRecord? {
+        let rows = try await database.execute(
+            "SELECT device_id, credential_hash, revoked_at, revoke_reason, desired_model, desired_rollout FROM devices WHERE device_id = $1",
+            [.text(id)])
+        return try rows.first.map { row in
+            DeviceAccessRecord(deviceID: try row.text(0), credentialHash: try row.text(1), revokedAt: try row.int(2),
+                               revokeReason: try row.text(3),
+                               assignment: DeviceAssignment(modelDigest: try row.text(4), rolloutID: try row.text(5)))
+        }
+    }
+
+    /// Heartbeats per UPDATE: 4 binds each.
+    static let heartbeatChunk = 500
+
+    public func recordHeartbeats(_ writes: [HeartbeatWrite]) async throws -> [DeviceAssignment?] {
+        var assignments: [String: DeviceAssignment] = [:]
+        var start = 0
+        while start < writes.count {
+            let chunk = writes[start..<min(start + Self.heartbeatChunk, writes.count)]
+            start += Self.heartbeatChunk
+            var binds: [SQLValue] = []
+            var tuples: [String] = []
+            binds.reserveCapacity(chunk.count * 4)
+            tuples.reserveCapacity(chunk.count)
+            for write in chunk {
+                let base = binds.count
+                tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4))")
+                binds += [.text(write.deviceID), .text(write.credentialHash), .integer(write.now),
+                          .blob(try write.status.serializedBytes())]
+            }
+            // VALUES columns are column1...column4 in both SQLite and PostgreSQL.
+            let rows = try await database.execute(
+                """
+                UPDATE devices SET last_seen = v.column3, last_status = v.column4
+                FROM (VALUES \(tuples.joined(separator: ", "))) AS v
+                WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
+                RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
+                """, binds)
+            for row in rows {
+                assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
+            }
+        }
+        return writes.map { assignments[$0.deviceID] }
+    }
+
     public func recordHeartbeat(deviceID: String, status: FleetDeviceStatus, now: Int64) async throws {
         let bytes: [UInt8] = try status.serializedBytes()
         _ = try await database.execute("UPDATE devices SET last_seen = $2, last_status = $3 WHERE device_id = $1",
