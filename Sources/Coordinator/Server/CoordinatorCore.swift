@@ -28,6 +28,8 @@ public final class CoordinatorCore: Sendable {
     let models = ModelCache()
     /// Heartbeat writes, many devices per statement under load.
     let heartbeats: HeartbeatCoalescer
+    /// Result uploads, many devices per INSERT under load.
+    let uploads: UploadCoalescer
 
     /// Throws `.configuration` for a trusted key that is not base64 of 32 bytes.
     public init(store: any CoordinatorStore, configuration: CoordinatorConfiguration, operators: OperatorCredentials,
@@ -43,6 +45,8 @@ public final class CoordinatorCore: Sendable {
         self.clock = clock
         heartbeats = HeartbeatCoalescer(store: store, writers: configuration.heartbeatWriters,
                                         maxBatch: configuration.heartbeatBatchSize, metrics: metrics)
+        uploads = UploadCoalescer(store: store, writers: configuration.heartbeatWriters,
+                                  maxResults: SQLCoordinatorStore.ingestChunk * 2, metrics: metrics)
         var keys: [String: Data] = [:]
         for text in configuration.trustedModelKeys {
             guard let raw = Data(base64Encoded: text), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
@@ -102,6 +106,24 @@ public final class CoordinatorCore: Sendable {
             throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
         }
         return try await desiredState(deviceID: credential.deviceID, assignment: assignment)
+    }
+
+    /// A device's result upload: authenticates `token` (as `authenticateDevice`) and stores the
+    /// results not stored yet, together with other devices' uploads (see `UploadCoalescer`);
+    /// refusals take a second read only to say why. Throws `.unauthenticated`,
+    /// `.permissionDenied` or `.database`.
+    public func uploadResults(token: String?, claimed: String, results: [FleetResult]) async throws -> IngestOutcome {
+        guard let token, let credential = DeviceCredential(parsing: token),
+              claimed.isEmpty || claimed == credential.deviceID else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "unknown device credential")
+        }
+        let upload = ResultUpload(deviceID: credential.deviceID, results: results, receivedAt: clock())
+        guard let outcome = try await uploads.ingest(upload, credentialHash: credential.hash) else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
+        }
+        return outcome
     }
 
     /// The operator whose token `token` is; throws `.unauthenticated` otherwise.

@@ -62,7 +62,8 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
     public func uploadResults(request: ServerRequest<Edgevlm_Fleet_V1_UploadResultsRequest>,
                               context: ServerContext) async throws -> ServerResponse<Edgevlm_Fleet_V1_UploadResultsResponse> {
         try await core.handle("UploadResults") {
-            let device = try await authenticate(request.metadata, claimed: request.message.deviceID)
+            let token = FleetAuthorization.bearerToken(in: request.metadata)
+            let caller = token.flatMap { DeviceCredential(parsing: $0)?.deviceID } ?? "?"
             let results = request.message.results
             guard results.count <= core.configuration.maxResultsPerBatch else {
                 throw CoordinatorError(.invalidArgument,
@@ -73,11 +74,12 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
                 guard bytes <= core.configuration.maxResultTextBytes else {
                     throw CoordinatorError(.invalidArgument,
                                            "result seq \(result.seq) carries \(bytes) bytes of text, over the limit of \(core.configuration.maxResultTextBytes)",
-                                           context: "device \(device.deviceID) seq \(result.seq)")
+                                           context: "device \(caller) seq \(result.seq)")
                 }
             }
+            // Limits are checked before the credential so nothing is read for a refused batch.
+            let outcome = try await core.uploadResults(token: token, claimed: request.message.deviceID, results: results)
             let now = core.clock()
-            let outcome = try await core.store.ingest(deviceID: device.deviceID, results: results, receivedAt: now)
             core.metrics.increment("edgevlm_results_ingested_total", by: Int64(outcome.inserted))
             core.metrics.increment("edgevlm_results_duplicate_total", by: Int64(outcome.ackedSeqs.count - outcome.inserted))
             var response = Edgevlm_Fleet_V1_UploadResultsResponse()

@@ -100,6 +100,19 @@ public struct HeartbeatWrite: Sendable, Equatable {
     }
 }
 
+/// One device's result upload as the store writes it.
+public struct ResultUpload: Sendable, Equatable {
+    public var deviceID: String
+    public var results: [FleetResult]
+    public var receivedAt: Int64
+
+    public init(deviceID: String, results: [FleetResult], receivedAt: Int64) {
+        self.deviceID = deviceID
+        self.results = results
+        self.receivedAt = receivedAt
+    }
+}
+
 /// One audit log line.
 public struct AuditRecord: Sendable, Equatable {
     public var id: Int64
