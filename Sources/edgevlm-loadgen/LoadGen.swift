@@ -23,6 +23,8 @@ struct LoadGen: AsyncParsableCommand {
     @Option(help: "Results per upload.") var batch = 5
     @Option(help: "Seconds to run after enrollment.") var duration = 20
     @Option(help: "Sync interval (s) for the sustainable-devices figure.") var interval = 60
+    @Option(help: "Coordinator process id: report its CPU seconds over the timed phase (Linux /proc).") var coordinatorPid: Int32?
+    @Option(help: "Database server process id: report its and its children's CPU over the timed phase.") var databasePid: Int32?
 
     func run() async throws {
         let token = operatorToken.hasPrefix("@")
@@ -77,6 +79,7 @@ struct LoadGen: AsyncParsableCommand {
 
         let deadline = ContinuousClock.now + .seconds(duration)
         let start = ContinuousClock.now
+        let cpuStart = CPUSample.take(coordinator: coordinatorPid, databaseParent: databasePid)
         let perWorker = try await withThrowingTaskGroup(of: WorkerStats.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
@@ -115,6 +118,7 @@ struct LoadGen: AsyncParsableCommand {
             return try await group.reduce(into: [WorkerStats]()) { $0.append($1) }
         }
         let elapsed = (ContinuousClock.now - start).seconds
+        let cpu = CPUSample.take(coordinator: coordinatorPid, databaseParent: databasePid).since(cpuStart)
         let heartbeats = perWorker.flatMap(\.heartbeat).sorted()
         let uploads = perWorker.flatMap(\.upload).sorted()
         let cycles = Double(heartbeats.count) / elapsed
@@ -127,6 +131,23 @@ struct LoadGen: AsyncParsableCommand {
         print("heartbeat latency ms p50=\(ms(heartbeats, 0.5)) p99=\(ms(heartbeats, 0.99)); upload latency ms p50=\(ms(uploads, 0.5)) p99=\(ms(uploads, 0.99))")
         print(String(format: "sustainable devices at a %d s interval (1 heartbeat + 1 upload of %d results each): %.0f",
                      interval, batch, cycles * Double(interval)))
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        func share(_ seconds: Double) -> String {
+            String(format: "%.1f s (%.0f%% of %d cores)", seconds, 100 * seconds / (elapsed * cores), Int(cores))
+        }
+        var cpuLine = "cpu over the timed phase: loadgen \(share(cpu.own))"
+        if let coordinator = cpu.coordinator { cpuLine += ", coordinator \(share(coordinator))" }
+        if let database = cpu.database { cpuLine += ", database \(share(database))" }
+        print(cpuLine)
+        if let coordinator = cpu.coordinator, heartbeats.count > 0 {
+            // Capacity if the server side had every core to itself (load tool elsewhere).
+            let server = coordinator + (cpu.database ?? 0)
+            let perCycle = server / Double(heartbeats.count)
+            print(String(format: "server cpu per cycle: %.3f ms (coordinator %.3f ms%@); devices at a %d s interval if coordinator%@ had all %d cores: %.0f",
+                         perCycle * 1000, coordinator / Double(heartbeats.count) * 1000,
+                         cpu.database.map { String(format: " + database %.3f ms", $0 / Double(heartbeats.count) * 1000) } ?? "",
+                         interval, cpu.database == nil ? "" : " + database", Int(cores), Double(interval) * cores / perCycle))
+        }
     }
 }
 

@@ -31,6 +31,10 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
     public var rolloutTickSeconds: Int = 5
     /// PostgreSQL pool size per coordinator process.
     public var postgresConnections: Int = 20
+    /// Heartbeat statements run at once; heartbeats arriving meanwhile share the next one.
+    public var heartbeatWriters: Int = 2
+    /// Heartbeats stored per statement at most.
+    public var heartbeatBatchSize: Int = 256
 
     public init() {}
 
@@ -66,5 +70,7 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
         maxBlobBytes = try value(.maxBlobBytes, defaults.maxBlobBytes)
         rolloutTickSeconds = try value(.rolloutTickSeconds, defaults.rolloutTickSeconds)
         postgresConnections = try value(.postgresConnections, defaults.postgresConnections)
+        heartbeatWriters = try value(.heartbeatWriters, defaults.heartbeatWriters)
+        heartbeatBatchSize = try value(.heartbeatBatchSize, defaults.heartbeatBatchSize)
     }
 }

@@ -24,6 +24,12 @@ public final class CoordinatorCore: Sendable {
     }
     /// Unix milliseconds now; injected so tests control time.
     public let clock: @Sendable () -> Int64
+    /// Models by digest for desired states (immutable once stored, so caching is safe).
+    let models = ModelCache()
+    /// Heartbeat writes, many devices per statement under load.
+    let heartbeats: HeartbeatCoalescer
+    /// Result uploads, many devices per INSERT under load.
+    let uploads: UploadCoalescer
 
     /// Throws `.configuration` for a trusted key that is not base64 of 32 bytes.
     public init(store: any CoordinatorStore, configuration: CoordinatorConfiguration, operators: OperatorCredentials,
@@ -37,6 +43,10 @@ public final class CoordinatorCore: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
+        heartbeats = HeartbeatCoalescer(store: store, writers: configuration.heartbeatWriters,
+                                        maxBatch: configuration.heartbeatBatchSize, metrics: metrics)
+        uploads = UploadCoalescer(store: store, writers: configuration.heartbeatWriters,
+                                  maxResults: SQLCoordinatorStore.ingestChunk * 2, metrics: metrics)
         var keys: [String: Data] = [:]
         for text in configuration.trustedModelKeys {
             guard let raw = Data(base64Encoded: text), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
@@ -51,13 +61,15 @@ public final class CoordinatorCore: Sendable {
     // MARK: authentication
 
     /// The device whose credential `token` is; throws `.unauthenticated` for a missing, unknown,
-    /// wrong or revoked credential (the store is asked on every call, so revocation is immediate).
-    public func authenticateDevice(token: String?) async throws -> DeviceRecord {
+    /// wrong or revoked credential (the store is asked on every call, so revocation is immediate)
+    /// and `.permissionDenied` when `claimed` (a device id from the message, "" = none) is
+    /// another device's.
+    public func authenticateDevice(token: String?, claimed: String = "") async throws -> DeviceAccessRecord {
         guard let token, let credential = DeviceCredential(parsing: token) else {
             metrics.increment("edgevlm_auth_failures_total{kind=\"device\"}")
             throw CoordinatorError(.unauthenticated, "a device credential is required (authorization: Bearer <credential>)")
         }
-        guard let device = try await store.device(id: credential.deviceID),
+        guard let device = try await store.deviceAccess(id: credential.deviceID),
               Secrets.constantTimeEqual(device.credentialHash, credential.hash) else {
             metrics.increment("edgevlm_auth_failures_total{kind=\"device\"}")
             throw CoordinatorError(.unauthenticated, "unknown device credential")
@@ -67,7 +79,51 @@ public final class CoordinatorCore: Sendable {
             throw CoordinatorError(.unauthenticated, "device \(device.deviceID) is revoked: \(device.revokeReason)",
                                    context: "device \(device.deviceID)")
         }
+        guard claimed.isEmpty || claimed == device.deviceID else {
+            metrics.increment("edgevlm_auth_failures_total{kind=\"impersonation\"}")
+            throw CoordinatorError(.permissionDenied, "device \(device.deviceID) cannot act as \(claimed)",
+                                   context: "device \(device.deviceID)")
+        }
         return device
+    }
+
+    /// A device's heartbeat: authenticates `token` (as `authenticateDevice`), stores `status`
+    /// and returns the device's desired state. The common case is one store statement shared
+    /// with other devices' heartbeats (credential check, revocation check and status write
+    /// together; see `HeartbeatCoalescer`); refusals take a second read only to say why.
+    /// Throws `.unauthenticated`, `.permissionDenied` or `.database`.
+    public func heartbeat(token: String?, claimed: String, status: FleetDeviceStatus) async throws -> FleetDesiredState {
+        guard let token, let credential = DeviceCredential(parsing: token),
+              claimed.isEmpty || claimed == credential.deviceID else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            // Unreachable in practice (the check above throws); refuse rather than store anything.
+            throw CoordinatorError(.unauthenticated, "unknown device credential")
+        }
+        let write = HeartbeatWrite(deviceID: credential.deviceID, credentialHash: credential.hash, status: status, now: clock())
+        guard let assignment = try await heartbeats.record(write) else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            // The conditional write missed but a later read passed: never claim it was stored.
+            throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
+        }
+        return try await desiredState(deviceID: credential.deviceID, assignment: assignment)
+    }
+
+    /// A device's result upload: authenticates `token` (as `authenticateDevice`) and stores the
+    /// results not stored yet, together with other devices' uploads (see `UploadCoalescer`);
+    /// refusals take a second read only to say why. Throws `.unauthenticated`,
+    /// `.permissionDenied` or `.database`.
+    public func uploadResults(token: String?, claimed: String, results: [FleetResult]) async throws -> IngestOutcome {
+        guard let token, let credential = DeviceCredential(parsing: token),
+              claimed.isEmpty || claimed == credential.deviceID else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "unknown device credential")
+        }
+        let upload = ResultUpload(deviceID: credential.deviceID, results: results, receivedAt: clock())
+        guard let outcome = try await uploads.ingest(upload, credentialHash: credential.hash) else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
+        }
+        return outcome
     }
 
     /// The operator whose token `token` is; throws `.unauthenticated` otherwise.
@@ -90,25 +146,26 @@ public final class CoordinatorCore: Sendable {
 
     // MARK: desired state
 
-    /// What `device` should run and when to call again. The interval gets a fixed per-device
-    /// spread of ±10% so a fleet that rebooted together does not stay in lockstep.
-    public func desiredState(for device: DeviceRecord) async throws -> FleetDesiredState {
+    /// What device `deviceID` should run (its stored `assignment`, the model read by digest)
+    /// and when to call again. The interval gets a fixed per-device spread of ±10% so a fleet
+    /// that rebooted together does not stay in lockstep.
+    public func desiredState(deviceID: String, assignment: DeviceAssignment) async throws -> FleetDesiredState {
         var state = FleetDesiredState()
         let base = max(1, configuration.pollIntervalSeconds)
-        let hash = Digests.sha256Hex(device.deviceID).utf8.prefix(4).reduce(0) { $0 &* 31 &+ Int($1) }
+        let hash = Digests.sha256Hex(deviceID).utf8.prefix(4).reduce(0) { $0 &* 31 &+ Int($1) }
         let spread = base / 10
         state.pollIntervalSeconds = UInt32(clamping: spread > 0 ? base - spread + hash % (2 * spread + 1) : base)
         state.serverTimeUnixMs = clock()
-        if let desired = try await store.desiredModel(deviceID: device.deviceID) {
-            let model = desired.model, rolloutID = desired.rolloutID
-            var assignment = FleetModelAssignment()
-            assignment.modelDigest = model.digest
-            assignment.signedManifest = model.signedManifest
-            assignment.rolloutID = rolloutID
+        if !assignment.modelDigest.isEmpty,
+           let model = try await models.model(digest: assignment.modelDigest, load: { try await store.model(digest: $0) }) {
+            var modelAssignment = FleetModelAssignment()
+            modelAssignment.modelDigest = model.digest
+            modelAssignment.signedManifest = model.signedManifest
+            modelAssignment.rolloutID = assignment.rolloutID
             if let manifest = try? FleetModelManifest(serializedBytes: model.signedManifest.manifest) {
-                for file in manifest.files { assignment.artifactPaths[file.sha256] = "/v1/blobs/\(file.sha256)" }
+                for file in manifest.files { modelAssignment.artifactPaths[file.sha256] = "/v1/blobs/\(file.sha256)" }
             }
-            state.model = assignment
+            state.model = modelAssignment
         }
         return state
     }

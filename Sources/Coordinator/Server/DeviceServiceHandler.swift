@@ -50,11 +50,11 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
     public func heartbeat(request: ServerRequest<Edgevlm_Fleet_V1_HeartbeatRequest>,
                           context: ServerContext) async throws -> ServerResponse<Edgevlm_Fleet_V1_HeartbeatResponse> {
         try await core.handle("Heartbeat") {
-            let device = try await authenticate(request.metadata, claimed: request.message.deviceID)
-            try await core.store.recordHeartbeat(deviceID: device.deviceID, status: request.message.status, now: core.clock())
+            let desired = try await core.heartbeat(token: FleetAuthorization.bearerToken(in: request.metadata),
+                                                   claimed: request.message.deviceID, status: request.message.status)
             core.metrics.increment("edgevlm_heartbeats_total")
             var response = Edgevlm_Fleet_V1_HeartbeatResponse()
-            response.desired = try await core.desiredState(for: device)
+            response.desired = desired
             return ServerResponse(message: response)
         }
     }
@@ -62,7 +62,8 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
     public func uploadResults(request: ServerRequest<Edgevlm_Fleet_V1_UploadResultsRequest>,
                               context: ServerContext) async throws -> ServerResponse<Edgevlm_Fleet_V1_UploadResultsResponse> {
         try await core.handle("UploadResults") {
-            let device = try await authenticate(request.metadata, claimed: request.message.deviceID)
+            let token = FleetAuthorization.bearerToken(in: request.metadata)
+            let caller = token.flatMap { DeviceCredential(parsing: $0)?.deviceID } ?? "?"
             let results = request.message.results
             guard results.count <= core.configuration.maxResultsPerBatch else {
                 throw CoordinatorError(.invalidArgument,
@@ -73,11 +74,12 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
                 guard bytes <= core.configuration.maxResultTextBytes else {
                     throw CoordinatorError(.invalidArgument,
                                            "result seq \(result.seq) carries \(bytes) bytes of text, over the limit of \(core.configuration.maxResultTextBytes)",
-                                           context: "device \(device.deviceID) seq \(result.seq)")
+                                           context: "device \(caller) seq \(result.seq)")
                 }
             }
+            // Limits are checked before the credential so nothing is read for a refused batch.
+            let outcome = try await core.uploadResults(token: token, claimed: request.message.deviceID, results: results)
             let now = core.clock()
-            let outcome = try await core.store.ingest(deviceID: device.deviceID, results: results, receivedAt: now)
             core.metrics.increment("edgevlm_results_ingested_total", by: Int64(outcome.inserted))
             core.metrics.increment("edgevlm_results_duplicate_total", by: Int64(outcome.ackedSeqs.count - outcome.inserted))
             var response = Edgevlm_Fleet_V1_UploadResultsResponse()
@@ -92,7 +94,7 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
                                 context: ServerContext) async throws -> ServerResponse<Edgevlm_Fleet_V1_DesiredState> {
         try await core.handle("GetDesiredState") {
             let device = try await authenticate(request.metadata, claimed: request.message.deviceID)
-            return ServerResponse(message: try await core.desiredState(for: device))
+            return ServerResponse(message: try await core.desiredState(deviceID: device.deviceID, assignment: device.assignment))
         }
     }
 
@@ -128,13 +130,7 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
     }
 
     /// The caller's device; `claimed` ("" = none) must be its id.
-    private func authenticate(_ metadata: Metadata, claimed: String) async throws -> DeviceRecord {
-        let device = try await core.authenticateDevice(token: FleetAuthorization.bearerToken(in: metadata))
-        guard claimed.isEmpty || claimed == device.deviceID else {
-            core.metrics.increment("edgevlm_auth_failures_total{kind=\"impersonation\"}")
-            throw CoordinatorError(.permissionDenied, "device \(device.deviceID) cannot act as \(claimed)",
-                                   context: "device \(device.deviceID)")
-        }
-        return device
+    private func authenticate(_ metadata: Metadata, claimed: String) async throws -> DeviceAccessRecord {
+        try await core.authenticateDevice(token: FleetAuthorization.bearerToken(in: metadata), claimed: claimed)
     }
 }

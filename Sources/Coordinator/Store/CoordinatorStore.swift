@@ -26,7 +26,18 @@ public protocol CoordinatorStore: Sendable {
     func setTags(deviceID: String, tags: [String]) async throws -> DeviceRecord
     /// Marks the device revoked; its credential stops working on the next call.
     func revoke(deviceID: String, reason: String, now: Int64) async throws -> DeviceRecord
+    /// The device's credential hash, revocation and assignment (cheaper than `device(id:)`).
+    func deviceAccess(id: String) async throws -> DeviceAccessRecord?
+    /// `deviceAccess` for several devices in one read, by device id (unknown ids are absent).
+    func deviceAccess(ids: [String]) async throws -> [String: DeviceAccessRecord]
     func recordHeartbeat(deviceID: String, status: FleetDeviceStatus, now: Int64) async throws
+    /// Authenticated heartbeats of many devices in one statement: for each write whose device
+    /// exists, has the write's credential hash and is not revoked, stores its status and time as
+    /// the device's last status; the answer, in the order of `writes`, is each device's
+    /// assignment, or nil where nothing was stored. Check and write are one statement, so a
+    /// revocation committed earlier (by any coordinator process on the database) is always seen.
+    /// A device may appear at most once in `writes`. Throws `.database`; then nothing is stored.
+    func recordHeartbeats(_ writes: [HeartbeatWrite]) async throws -> [DeviceAssignment?]
     /// The model the device should run (with the rollout that chose it), nil when none.
     func desiredModel(deviceID: String) async throws -> (model: ModelRecord, rolloutID: String)?
 
@@ -38,6 +49,9 @@ public protocol CoordinatorStore: Sendable {
     // MARK: results
     /// Stores the results not stored yet; every seq of `results` is stored afterwards.
     func ingest(deviceID: String, results: [FleetResult], receivedAt: Int64) async throws -> IngestOutcome
+    /// `ingest` for several devices' uploads in as few statements as possible; one outcome per
+    /// upload, in order. A device may appear at most once in `uploads`.
+    func ingest(_ uploads: [ResultUpload]) async throws -> [IngestOutcome]
     func queryResults(_ query: ResultQuery) async throws -> [StoredResultRecord]
 
     // MARK: artifacts and models

@@ -116,6 +116,74 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         return device
     }
 
+    public func deviceAccess(id: String) async throws -> DeviceAccessRecord? {
+        let rows = try await database.execute(
+            "SELECT device_id, credential_hash, revoked_at, revoke_reason, desired_model, desired_rollout FROM devices WHERE device_id = $1",
+            [.text(id)])
+        return try rows.first.map { row in
+            DeviceAccessRecord(deviceID: try row.text(0), credentialHash: try row.text(1), revokedAt: try row.int(2),
+                               revokeReason: try row.text(3),
+                               assignment: DeviceAssignment(modelDigest: try row.text(4), rolloutID: try row.text(5)))
+        }
+    }
+
+    public func deviceAccess(ids: [String]) async throws -> [String: DeviceAccessRecord] {
+        var found: [String: DeviceAccessRecord] = [:]
+        var start = 0
+        while start < ids.count {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            start += 500
+            let placeholders = (1...chunk.count).map { "$\($0)" }.joined(separator: ", ")
+            let rows = try await database.execute(
+                """
+                SELECT device_id, credential_hash, revoked_at, revoke_reason, desired_model, desired_rollout
+                FROM devices WHERE device_id IN (\(placeholders))
+                """, chunk.map { .text($0) })
+            for row in rows {
+                let access = DeviceAccessRecord(
+                    deviceID: try row.text(0), credentialHash: try row.text(1), revokedAt: try row.int(2),
+                    revokeReason: try row.text(3),
+                    assignment: DeviceAssignment(modelDigest: try row.text(4), rolloutID: try row.text(5)))
+                found[access.deviceID] = access
+            }
+        }
+        return found
+    }
+
+    /// Heartbeats per UPDATE: 4 binds each.
+    static let heartbeatChunk = 500
+
+    public func recordHeartbeats(_ writes: [HeartbeatWrite]) async throws -> [DeviceAssignment?] {
+        var assignments: [String: DeviceAssignment] = [:]
+        var start = 0
+        while start < writes.count {
+            let chunk = writes[start..<min(start + Self.heartbeatChunk, writes.count)]
+            start += Self.heartbeatChunk
+            var binds: [SQLValue] = []
+            var tuples: [String] = []
+            binds.reserveCapacity(chunk.count * 4)
+            tuples.reserveCapacity(chunk.count)
+            for write in chunk {
+                let base = binds.count
+                tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4))")
+                binds += [.text(write.deviceID), .text(write.credentialHash), .integer(write.now),
+                          .blob(try write.status.serializedBytes())]
+            }
+            // VALUES columns are column1...column4 in both SQLite and PostgreSQL.
+            let rows = try await database.execute(
+                """
+                UPDATE devices SET last_seen = v.column3, last_status = v.column4
+                FROM (VALUES \(tuples.joined(separator: ", "))) AS v
+                WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
+                RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
+                """, binds)
+            for row in rows {
+                assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
+            }
+        }
+        return writes.map { assignments[$0.deviceID] }
+    }
+
     public func recordHeartbeat(deviceID: String, status: FleetDeviceStatus, now: Int64) async throws {
         let bytes: [UInt8] = try status.serializedBytes()
         _ = try await database.execute("UPDATE devices SET last_seen = $2, last_status = $3 WHERE device_id = $1",
@@ -184,6 +252,40 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         var seen = Set<UInt64>()
         let acked = results.map(\.seq).filter { seen.insert($0).inserted }
         return IngestOutcome(ackedSeqs: acked, inserted: inserted)
+    }
+
+    public func ingest(_ uploads: [ResultUpload]) async throws -> [IngestOutcome] {
+        let rows = uploads.flatMap { upload in upload.results.map { (upload.deviceID, upload.receivedAt, $0) } }
+        var inserted: [String: Int] = [:]
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + Self.ingestChunk, rows.count)]
+            start += Self.ingestChunk
+            var binds: [SQLValue] = []
+            var tuples: [String] = []
+            binds.reserveCapacity(chunk.count * 10)
+            for (deviceID, receivedAt, result) in chunk {
+                let base = binds.count
+                tuples.append("(" + (1...10).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+                binds += [.text(deviceID), .integer(Int64(bitPattern: result.seq)), .text(result.jobID),
+                          .integer(result.createdAtUnixMs), .text(result.modelDigest), .text(result.source),
+                          .text(result.text), .text(result.attributesJson), .integer(Int64(result.latencyMs)),
+                          .integer(receivedAt)]
+            }
+            let stored = try await database.execute(
+                """
+                INSERT INTO results (device_id, seq, job_id, created_at, model_digest, source, text, attributes_json,
+                  latency_ms, received_at) VALUES \(tuples.joined(separator: ", "))
+                ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
+                """, binds)
+            for row in stored { inserted[try row.text(0), default: 0] += 1 }
+        }
+        // Every seq is stored now: inserted here or by an earlier (retried) upload.
+        return uploads.map { upload in
+            var seen = Set<UInt64>()
+            return IngestOutcome(ackedSeqs: upload.results.map(\.seq).filter { seen.insert($0).inserted },
+                                 inserted: inserted[upload.deviceID] ?? 0)
+        }
     }
 
     public func queryResults(_ query: ResultQuery) async throws -> [StoredResultRecord] {

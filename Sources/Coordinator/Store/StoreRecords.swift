@@ -58,6 +58,61 @@ public struct DeviceRecord: Sendable, Equatable {
     public var isRevoked: Bool { revokedAt != 0 }
 }
 
+/// What the credential check needs of a device, read without decoding its last status.
+public struct DeviceAccessRecord: Sendable, Equatable {
+    public var deviceID: String
+    /// SHA-256 hex of the device's secret credential.
+    public var credentialHash: String
+    /// 0 = not revoked.
+    public var revokedAt: Int64
+    public var revokeReason: String
+    /// What the device should run, as stored on its row.
+    public var assignment: DeviceAssignment
+
+    public var isRevoked: Bool { revokedAt != 0 }
+}
+
+/// The model a device should run and the rollout that chose it, as stored on the device's
+/// row ("" = none). The model itself is looked up by digest (models never change once stored).
+public struct DeviceAssignment: Sendable, Equatable {
+    public var modelDigest: String
+    public var rolloutID: String
+
+    public init(modelDigest: String, rolloutID: String) {
+        self.modelDigest = modelDigest
+        self.rolloutID = rolloutID
+    }
+}
+
+/// One device's heartbeat as the store writes it, with the credential hash it must match.
+public struct HeartbeatWrite: Sendable, Equatable {
+    public var deviceID: String
+    /// SHA-256 hex of the credential the call came with.
+    public var credentialHash: String
+    public var status: FleetDeviceStatus
+    public var now: Int64
+
+    public init(deviceID: String, credentialHash: String, status: FleetDeviceStatus, now: Int64) {
+        self.deviceID = deviceID
+        self.credentialHash = credentialHash
+        self.status = status
+        self.now = now
+    }
+}
+
+/// One device's result upload as the store writes it.
+public struct ResultUpload: Sendable, Equatable {
+    public var deviceID: String
+    public var results: [FleetResult]
+    public var receivedAt: Int64
+
+    public init(deviceID: String, results: [FleetResult], receivedAt: Int64) {
+        self.deviceID = deviceID
+        self.results = results
+        self.receivedAt = receivedAt
+    }
+}
+
 /// One audit log line.
 public struct AuditRecord: Sendable, Equatable {
     public var id: Int64
