@@ -54,7 +54,7 @@ struct ModelLinkCutIntegrationTests {
         var cutAt: [Int64] = []
         for fraction in [0.30, 0.60, 0.98] {
             let target = Int64(Double(full) * fraction)
-            let reached = await H.eventually(60) { Self.stagedBytes(store.stagingDirectory) >= target }
+            let reached = await H.eventually(120) { Self.stagedBytes(store.stagingDirectory) >= target }
             try link.cut()
             let staged = Self.stagedBytes(store.stagingDirectory)
             cutAt.append(staged)
