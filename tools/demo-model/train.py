@@ -184,6 +184,51 @@ class DensePatchHead(torch.nn.Module):
         return obj_loss, sign_loss
 
 
+class ObjectPoolHead(torch.nn.Module):
+    """Training-only per-object probe on the ViT output (not exported). For every object of every
+    crop, the ViT tokens whose patch centre lies in the object's box are averaged (what an
+    attending resampler query sees) and classified into shape, colour and size; the tokens over
+    the sign in a crop shown near native resolution are averaged and classified into the word.
+    One label per object instead of per token: the ViT must put the whole shape into the tokens
+    that cover it (probe_features.py measured shape 0.23 at post_ln without this)."""
+
+    def __init__(self, cfg: dm.Config):
+        super().__init__()
+        self.sizes = (N_CLS[0], N_CLS[1], N_CLS[2])
+        self.obj = torch.nn.Linear(cfg.v_width, sum(self.sizes))
+        self.sign = torch.nn.Linear(cfg.v_width, len(scenes.WORDS))
+
+    def losses(self, feats: torch.Tensor, labels: torch.Tensor):
+        """feats [crops, N, Wv], labels [crops, N, 4] (dense_labels) -> (object loss summed over
+        shape/colour/size, sign-word loss, shape accuracy of the batch). Shapes are unique
+        within a scene, so the shape class identifies the object within a crop."""
+        shape = labels[..., 0].clamp_min(0)                       # [crops, N], 0 = background
+        onehot = F.one_hot(shape, N_CLS[0]).float()[..., 1:]      # [crops, N, shapes]
+        cnt = onehot.sum(1)                                       # [crops, shapes]
+        pooled = torch.einsum("cns,cnw->csw", onehot, feats) / cnt.clamp_min(1)[..., None]
+        present = cnt > 0
+        x = pooled[present]                                       # [objects, Wv]
+        # per object: its (shape, colour, size) from any of its tokens
+        first = (onehot.cumsum(1) == 1) & (onehot > 0)            # first token of each object
+        idx = first.float().argmax(1)                             # [crops, shapes]
+        lab = torch.gather(labels[..., :3], 1, idx[..., None].expand(-1, -1, 3))[present]
+        logits = self.obj(x)
+        obj_loss, off = torch.zeros(()), 0
+        for k, n in enumerate(self.sizes):
+            obj_loss = obj_loss + F.cross_entropy(logits[:, off:off + n], lab[:, k])
+            off += n
+        shape_acc = (logits[:, :self.sizes[0]].argmax(-1) == lab[:, 0]).float().mean()
+        on_sign = (labels[..., 3] >= 0).float()                   # [crops, N]
+        has = on_sign.sum(1) > 0
+        if has.any():
+            ps = (on_sign[..., None] * feats).sum(1)[has] / on_sign.sum(1)[has][:, None]
+            word = (labels[..., 3].clamp_min(0).max(1).values)[has]
+            sign_loss = F.cross_entropy(self.sign(ps), word)
+        else:
+            sign_loss = torch.zeros(())
+        return obj_loss, sign_loss, shape_acc
+
+
 def dense_labels(examples, n_max: int) -> torch.Tensor:
     """[crops, n_max, 4] int64, crops in collate order, padding -100."""
     ls = [l for e in examples for l in e[6]]
@@ -302,6 +347,16 @@ def main():
     ap.add_argument("--dense-weight", type=float, default=0.0,
                     help="weight of the dense per-token ViT probes (object shape/colour/size, "
                          "sign word); 0 = the recipe of the 4 000-step model")
+    ap.add_argument("--object-weight", type=float, default=0.0,
+                    help="weight of the per-object pooled ViT probe (shape/colour/size of each "
+                         "object's tokens, sign word of the sign's tokens); 0 = off")
+    ap.add_argument("--vision-only-steps", type=int, default=0,
+                    help="the first N steps of this run train only the ViT with the per-object "
+                         "probe at --object-pre-weight (no LM, resampler or query probes)")
+    ap.add_argument("--object-pre-weight", type=float, default=1.0,
+                    help="weight of the per-object probe during --vision-only-steps")
+    ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
+                                   "(fresh optimizer and schedule; fine-tuning)")
     ap.add_argument("--lm-to-vision-after", type=int, default=0,
                     help="the LM loss reaches the vision tower and resampler only from this step on "
                          "(before: probes, attention and variance terms only; keeps the LM from "
@@ -333,6 +388,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     aux = AuxHeads(cfg)
     dense = DensePatchHead(cfg)
+    objhead = ObjectPoolHead(cfg)
     vision_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
     groups = {}
     for n, p in model.named_parameters():
@@ -346,6 +402,9 @@ def main():
     if args.dense_weight > 0:
         param_groups.append({"params": list(dense.parameters()), "weight_decay": 0.0,
                              "lr_mult": 1.0})
+    if args.object_weight > 0 or args.vision_only_steps > 0:
+        param_groups.append({"params": list(objhead.parameters()), "weight_decay": 0.0,
+                             "lr_mult": 1.0})
     opt = torch.optim.AdamW(param_groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
 
     def lr_at(step):
@@ -355,12 +414,19 @@ def main():
         return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
 
     start, wall_before = 0, 0.0
+    if args.init:
+        ck = torch.load(args.init, weights_only=False)
+        model.load_state_dict(ck["state"])
+        if "aux" in ck:
+            aux.load_state_dict(ck["aux"])
     if args.resume:
         ck = torch.load(args.resume, weights_only=False)
         model.load_state_dict(ck["state"])
         aux.load_state_dict(ck["aux"])
         if "dense" in ck:
             dense.load_state_dict(ck["dense"])
+        if "objhead" in ck:
+            objhead.load_state_dict(ck["objhead"])
         opt.load_state_dict(ck["opt"])
         torch.set_rng_state(ck["torch_rng"])
         start, wall_before = ck["steps_done"], ck["wall_seconds"]
@@ -378,7 +444,7 @@ def main():
         ck = {"config": dm.config_dict(cfg), "state": model.state_dict(), "args": vars(args),
               "steps_done": step, "wall_seconds": time.time() - t0}
         if full:
-            ck.update(aux=aux.state_dict(), dense=dense.state_dict(), opt=opt.state_dict(), torch_rng=torch.get_rng_state())
+            ck.update(aux=aux.state_dict(), dense=dense.state_dict(), objhead=objhead.state_dict(), opt=opt.state_dict(), torch_rng=torch.get_rng_state())
         torch.save(ck, path + ".tmp")
         os.replace(path + ".tmp", path)
 
@@ -389,6 +455,28 @@ def main():
         exs = [make_example(base + step * args.batch + i, cfg, vocab, args.sep_newline_prob, ov_only)
                for i in range(args.batch)]
         crops, ids, pos, seg, order, labels = collate(exs, cfg, vocab.id["<|endoftext|>"])
+        if step < args.vision_only_steps:
+            # vision-only pre-phase: the ViT alone, trained by the per-object probe
+            _, feats = model.encode_crops(crops, return_patches=True)
+            oobj_loss, osign_loss, oacc = objhead.losses(feats, dense_labels(exs, feats.shape[1]))
+            loss = args.object_pre_weight * (oobj_loss + osign_loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(objhead.parameters()), 1.0)
+            opt.step()
+            for k, v in (("oobj", oobj_loss), ("osign", osign_loss), ("oacc", oacc)):
+                ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
+            if step % args.log_every == 0:
+                msg = (f"step {step} vision-only loss {loss.item():.4f} "
+                       + " ".join(f"{k} {v:.4f}" for k, v in ema.items())
+                       + f" lr {lr_at(step):.2e} crops {len(crops)} elapsed {time.time() - t0:.0f}s")
+                print(msg, flush=True)
+                log.write(msg + "\n")
+                log.flush()
+            if args.save_every and (step + 1) % args.save_every == 0:
+                save(os.path.join(args.out, "ckpt.pt"), step + 1, True)
+                save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
+            continue
         vis_crops, attn, feats = model.encode_crops(crops, return_attn=True, return_patches=True)
         vis = vis_crops.reshape(-1, cfg.d_model)
         if step < args.lm_to_vision_after:
@@ -403,18 +491,24 @@ def main():
             dobj_loss, dsign_loss = dense.losses(feats, dense_labels(exs, feats.shape[1]))
         else:
             dobj_loss = dsign_loss = torch.zeros(())
+        if args.object_weight > 0:
+            oobj_loss, osign_loss, oacc = objhead.losses(feats, dense_labels(exs, feats.shape[1]))
+        else:
+            oobj_loss = osign_loss = oacc = torch.zeros(())
         var_loss = F.relu(1.0 - vis_crops.std(dim=0)).mean()   # per (query, feature) across crops
         loss = (lm_loss + args.attn_weight * attn_loss + args.var_weight * var_loss
                 + args.aux_weight * (cell_loss + count_loss + (0 if ov_only else sign_loss))
-                + args.dense_weight * (dobj_loss + (0 if ov_only else dsign_loss)))
+                + args.dense_weight * (dobj_loss + (0 if ov_only else dsign_loss))
+                + args.object_weight * (oobj_loss + (0 if ov_only else osign_loss)))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux.parameters())
-                                       + list(dense.parameters()), 1.0)
+                                       + list(dense.parameters()) + list(objhead.parameters()), 1.0)
         opt.step()
         for k, v in (("lm", lm_loss), ("attn", attn_loss), ("var", var_loss), ("cell", cell_loss),
                      ("count", count_loss), ("sign", sign_loss), ("dobj", dobj_loss),
-                     ("dsign", dsign_loss)):
+                     ("dsign", dsign_loss), ("oobj", oobj_loss), ("osign", osign_loss),
+                     ("oacc", oacc)):
             ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
         if step % args.log_every == 0 or step == args.steps - 1:
             msg = (f"step {step} loss {loss.item():.4f} "
