@@ -224,34 +224,8 @@ public final class SQLCoordinatorStore: CoordinatorStore {
     static let ingestChunk = 500
 
     public func ingest(deviceID: String, results: [FleetResult], receivedAt: Int64) async throws -> IngestOutcome {
-        var inserted = 0
-        var start = 0
-        while start < results.count {
-            let chunk = results[start..<min(start + Self.ingestChunk, results.count)]
-            start += Self.ingestChunk
-            var binds: [SQLValue] = []
-            var tuples: [String] = []
-            binds.reserveCapacity(chunk.count * 10)
-            for result in chunk {
-                let base = binds.count
-                tuples.append("(" + (1...10).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
-                binds += [.text(deviceID), .integer(Int64(bitPattern: result.seq)), .text(result.jobID),
-                          .integer(result.createdAtUnixMs), .text(result.modelDigest), .text(result.source),
-                          .text(result.text), .text(result.attributesJson), .integer(Int64(result.latencyMs)),
-                          .integer(receivedAt)]
-            }
-            let rows = try await database.execute(
-                """
-                INSERT INTO results (device_id, seq, job_id, created_at, model_digest, source, text, attributes_json,
-                  latency_ms, received_at) VALUES \(tuples.joined(separator: ", "))
-                ON CONFLICT (device_id, seq) DO NOTHING RETURNING seq
-                """, binds)
-            inserted += rows.count
-        }
-        // Every seq is stored now: inserted here or by an earlier (retried) upload.
-        var seen = Set<UInt64>()
-        let acked = results.map(\.seq).filter { seen.insert($0).inserted }
-        return IngestOutcome(ackedSeqs: acked, inserted: inserted)
+        let outcomes = try await ingest([ResultUpload(deviceID: deviceID, results: results, receivedAt: receivedAt)])
+        return outcomes.first ?? IngestOutcome(ackedSeqs: [], inserted: 0)
     }
 
     public func ingest(_ uploads: [ResultUpload]) async throws -> [IngestOutcome] {
