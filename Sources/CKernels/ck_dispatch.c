@@ -162,6 +162,13 @@ double ck_exp_shifted(float *y, const float *x, int64_t n, float shift) {
     return table_current.exp_shifted(y, x, n, shift);
 }
 
+void ck_attention_f32(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                      const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                      float *out, int64_t out_stride, float *scratch) {
+    ensure();
+    table_current.attention_f32(q, q_stride, rows, k, k_stride, v, v_stride, n_kv, d, scale, out, out_stride, scratch);
+}
+
 void ck_gelu_fp16_table(const float *x, float *y, int64_t n) {
     ensure();
     table_current.gelu_fp16(x, y, n);

@@ -83,6 +83,10 @@ typedef void (*ck_convert_fn)(const void *x, float *y, int64_t n);
 typedef void (*ck_mul_mat_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                               const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
 
+typedef void (*ck_attention_fn)(const float *q, int64_t q_stride, int64_t rows, const float *k,
+                                int64_t k_stride, const float *v, int64_t v_stride, int64_t n_kv, int64_t d,
+                                float scale, float *out, int64_t out_stride, float *scratch);
+
 typedef struct {
     ck_dot_fn dot[31];
     /// y = exp(x - shift) for softmax rows, returning the sum (ck_exp.c).
@@ -91,6 +95,8 @@ typedef struct {
     void (*gelu_fp16)(const float *x, float *y, int64_t n);
     /// y = x·scale (+ mask) returning max(y) (ck_exp.c).
     float (*scale_max)(float *y, const float *x, const float *mask, int64_t n, float scale);
+    /// Fused single-head attention (ck_attention.c).
+    ck_attention_fn attention_f32;
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
@@ -134,10 +140,19 @@ DEFINE_TILE(NAME##_4x2, __VA_ARGS__, 4, 2) DEFINE_TILE(NAME##_4x3, __VA_ARGS__, 
 void ck_fill_scalar(ck_kernel_table *t);
 double ck_exp_shifted_generic(float *y, const float *x, int64_t n, float shift);
 float ck_scale_max_generic(float *y, const float *x, const float *mask, int64_t n, float scale);
+void ck_attention_f32_generic(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                              const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                              float *out, int64_t out_stride, float *scratch);
 #if defined(__x86_64__)
 double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
 double ck_exp_shifted_avx512(float *y, const float *x, int64_t n, float shift);
 float ck_scale_max_avx2(float *y, const float *x, const float *mask, int64_t n, float scale);
+void ck_attention_f32_avx2(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                           const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                           float *out, int64_t out_stride, float *scratch);
+void ck_attention_f32_avx512(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                             const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                             float *out, int64_t out_stride, float *scratch);
 #endif
 /// The fp16 -> fp32 row conversion of the level in use.
 ck_convert_fn ck_current_fp16_to_fp32(void);

@@ -591,6 +591,7 @@ void ck_fill_scalar(ck_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->exp_shifted = ck_exp_shifted_generic;
     t->scale_max = ck_scale_max_generic;
+    t->attention_f32 = ck_attention_f32_generic;
     t->gelu_fp16 = ck_gelu_fp16_table_ref;
     t->dot[CK_TYPE_F32] = dot_f32;
     t->dot[CK_TYPE_F16] = dot_f16;

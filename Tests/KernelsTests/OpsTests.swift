@@ -1,3 +1,4 @@
+import CKernels
 import GGUF
 import Kernels
 import Testing
@@ -148,6 +149,53 @@ import Testing
                         "attention \(cache) rounds \(rounds) t\(tokens) h\(heads)/\(kvHeads) causal \(causal)")
             let moved = zip(fast, unrounded).map { abs($0 - $1) }.max() ?? 0
             #expect(rounding ? moved > 1e-6 : moved < 1e-5, "attention \(cache) rounds \(rounds): moved \(moved)")
+            }
+        }
+    }
+
+    /// The fused Float32 route (unmasked, not causal: vision encoder and resampler) on every ISA
+    /// level, against the Float64 reference and against the scalar C twin, on shapes that leave
+    /// partial score tiles (rows not a multiple of 8 or 6, keys not of 32), partial value chunks
+    /// (head widths 19, 72, 128) and grouped heads.
+    @Test func fusedAttentionMatchesReferenceOnEveryISA() throws {
+        var rng = SeededGenerator(seed: 11)
+        let pool = ThreadPool(threadCount: 2)
+        try forEachISA { isa in
+            for (tokens, heads, kvHeads, dim, kvLength) in [(77, 5, 5, 72, 77), (40, 3, 1, 19, 131), (1, 2, 2, 128, 33),
+                                                            (33, 1, 1, 16, 64), (130, 2, 1, 8, 7)] {
+                let queryStride = heads * dim + 5
+                let query = rng.floats(tokens * queryStride).map { $0 * 3 }
+                let positionStride = kvHeads * dim + 2
+                let k = rng.floats(kvLength * positionStride).map { $0 * 3 }, v = rng.floats(kvLength * positionStride)
+                let shape = AttentionShape(tokens: tokens, heads: heads, kvHeads: kvHeads, headDimension: dim, kvLength: kvLength)
+                let outStride = heads * dim
+                let scale = 1 / Float(dim).squareRoot()
+                var fast = [Float](repeating: .nan, count: tokens * outStride), exact = fast, twin = fast
+                try k.withUnsafeBufferPointer { kb in try v.withUnsafeBufferPointer { vb in
+                    let keys = KVTensor(base: UnsafeRawPointer(kb.baseAddress!), elementType: .f32,
+                                        positionStride: positionStride, headStride: dim)
+                    let values = KVTensor(base: UnsafeRawPointer(vb.baseAddress!), elementType: .f32,
+                                          positionStride: positionStride, headStride: dim)
+                    try Attention.compute(query: query, queryTokenStride: queryStride, keys: keys, values: values, shape: shape,
+                                          causal: false, scale: scale, output: &fast, outputTokenStride: outStride, pool: pool)
+                    try Attention.computeReference(query: query, queryTokenStride: queryStride, keys: keys, values: values,
+                                                   shape: shape, causal: false, scale: scale, output: &exact,
+                                                   outputTokenStride: outStride)
+                    var scratch = [Float](repeating: 0, count: kvLength)
+                    query.withUnsafeBufferPointer { qb in twin.withUnsafeMutableBufferPointer { ob in
+                        for h in 0..<heads {
+                            let g = h / (heads / kvHeads)
+                            ck_attention_f32_ref(qb.baseAddress! + h * dim, Int64(queryStride), Int64(tokens),
+                                                 kb.baseAddress! + g * dim, Int64(positionStride),
+                                                 vb.baseAddress! + g * dim, Int64(positionStride), Int64(kvLength), Int64(dim),
+                                                 scale, ob.baseAddress! + h * dim, Int64(outStride), &scratch)
+                        }
+                    } }
+                } }
+                let label = "fused attention \(isa) t\(tokens) h\(heads)/\(kvHeads) d\(dim) kv\(kvLength)"
+                #expect(!fast.contains(where: \.isNaN) && !twin.contains(where: \.isNaN), "\(label): unwritten outputs")
+                expectClose(fast, exact, tolerance: 1e-5, label)
+                expectClose(twin, exact, tolerance: 1e-5, label + " (scalar twin)")
             }
         }
     }

@@ -136,6 +136,26 @@ int main(void) {
             if (got != want || memcmp(y, r, sizeof y) != 0) { printf("FAIL scale_max (mask %d): %g vs %g\n", withMask, got, want); failures++; }
         }
     }
+    // Fused attention (vision encoder, resampler) against its scalar twin: partial score tiles
+    // (37 rows), keys not a multiple of 32 (45), a value width with a partial chunk (72).
+    {
+        enum { T = 37, N = 45, D = 72 };
+        static float q[T * D], k[N * D], v[N * D], out[T * D], want[T * D];
+        for (int i = 0; i < T * D; i++) q[i] = (float)((int)(next_u32() % 2001) - 1000) / 400.0f;
+        for (int i = 0; i < N * D; i++) { k[i] = (float)((int)(next_u32() % 2001) - 1000) / 400.0f; v[i] = (float)((int)(next_u32() % 2001) - 1000) / 1000.0f; }
+        float *scratch = malloc(sizeof(float) * (size_t)ck_attention_f32_scratch(N, D));
+        float ref_scratch[N];
+        ck_attention_f32_ref(q, D, T, k, D, v, D, N, D, 0.117851f, want, D, ref_scratch);
+        for (size_t li = 0; li < 2; li++) {
+            if (ck_isa_set(levels[li]) != levels[li]) continue;
+            ck_attention_f32(q, D, T, k, D, v, D, N, D, 0.117851f, out, D, scratch);
+            double worst = 0;
+            for (int i = 0; i < T * D; i++) { const double e = fabs((double)out[i] - want[i]); if (!(e <= worst)) worst = e; }
+            checks++;
+            if (!(worst <= 1e-5)) { printf("FAIL attention %s: worst abs error %g\n", ck_isa_name(levels[li]), worst); failures++; }
+        }
+        free(scratch);
+    }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -103,6 +103,20 @@ float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float
 /// Scalar twin of ck_scale_max.
 float ck_scale_max_ref(float *y, const float *x, const float *mask, int64_t n, float scale);
 
+/// Floats of scratch one ck_attention_f32 call needs (keys and values packed, score strip).
+int64_t ck_attention_f32_scratch(int64_t n_kv, int64_t d);
+/// One head of attention without mask, every query row seeing every key (Float32):
+/// out[r] = softmax(scale · q[r]·kᵀ)·v for `rows` query rows of width d against n_kv keys and
+/// values (row strides in floats). Softmax subtracts the row maximum and divides once per
+/// output. `scratch` holds ck_attention_f32_scratch(n_kv, d) floats.
+void ck_attention_f32(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                      const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                      float *out, int64_t out_stride, float *scratch);
+/// Scalar twin of ck_attention_f32 (libm's expf; scratch of n_kv floats suffices).
+void ck_attention_f32_ref(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
+                          const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
+                          float *out, int64_t out_stride, float *scratch);
+
 /// Streams `bytes` bytes (read only) and returns a checksum so the reads are not elided.
 uint64_t ck_stream_read(const void *p, size_t bytes);
 
