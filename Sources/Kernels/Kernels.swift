@@ -26,7 +26,9 @@
 //   `RoPE(dimensions:frequencyBase:frequencyScale:layout:frequencyFactors:).apply(...)`
 //   (ggml NORM and NEOX layouts; `RoPE.llama3FrequencyFactors`),
 //   `PatchEmbedding.compute` (im2col + mat-mul), `Attention.compute` over a `KVTensor`
-//   (F32 or F16 cache with strides; GQA, causal or bidirectional, optional mask).
+//   (F32 or F16 cache with strides; GQA, causal or bidirectional, optional mask). Unmasked
+//   bidirectional attention over Float32 keys/values (vision encoder, resampler) runs the fused
+//   C kernel `ck_attention_f32` (scores of a 32-row block kept in L1), the rest two SGEMMs.
 //   Each has a `…Reference` Float64 twin.
 // - `HalfPrecision.encode/decode`: fp16 rows (F16 KV caches).
 // - `KernelsInfo`: the instruction set in use, and a switch for tests and benchmarks.
