@@ -3,7 +3,8 @@
 
 Usage (with the reference llama.cpp and a venv holding llama-cpp-python 0.3.36 + gguf):
     LLAMA_CPP_BIN=/work/ref/llama.cpp/build/bin /work/ref/venv/bin/python \
-        tools/goldens/make_llm_fixtures.py [--realistic DIR]
+        tools/goldens/make_llm_fixtures.py [--realistic DIR [--untied]] [--skip-tiny]
+    (plus LLAMA_CPP_LIB_PATH=/work/ref/llama.cpp/build/bin if llama-cpp-python has no library of its own)
 
 1. Writes the tiny random-weight F16 GGUFs with tools/testdata/llm.py's deterministic builder
    (the same bytes the test-time generator writes), quantizes them with `llama-quantize` to Q8_0,
@@ -13,7 +14,9 @@ Usage (with the reference llama.cpp and a venv holding llama-cpp-python 0.3.36 +
    `<name>.logits.f32`, row-major [position][vocab]), and a greedy 32-token generation.
 3. With --realistic DIR: the Qwen2-0.5B-shaped file (F16 + the three quantizations) in DIR (not
    committed; ~2 GB), and its goldens (greedy 32 tokens, top-16 logits of the last prompt
-   position) in DIR/goldens.json for `scripts/llm-parity-realistic.sh`.
+   position) in DIR/goldens.json for `tools/bench/llm_parity_realistic.py`. `--untied` makes the
+   same shape with an untied output instead (`qwen2-0.5b-untied-*`): the tied file's greedy text
+   repeats one token, the untied one's varies, so only the latter's 32-token check means much.
 """
 from __future__ import annotations
 
@@ -122,14 +125,15 @@ def tiny_goldens(bin_dir: str, work: str) -> None:
             print(name, "greedy:", gen[:12], "...")
 
 
-def realistic(bin_dir: str, out: str) -> None:
+def realistic(bin_dir: str, out: str, untied: bool = False) -> None:
     os.makedirs(out, exist_ok=True)
-    f16 = os.path.join(out, "qwen2-0.5b-shape-f16.gguf")
+    stem = "qwen2-0.5b-untied" if untied else "qwen2-0.5b-shape"
+    f16 = os.path.join(out, f"{stem}-f16.gguf")
     if not os.path.exists(f16):
-        llm.build_model(llm.QWEN2_05B, f16)
+        llm.build_model(llm.QWEN2_05B_UNTIED if untied else llm.QWEN2_05B, f16)
     files = {"F16": f16}
     for q in QUANTS:
-        dst = os.path.join(out, f"qwen2-0.5b-shape-{q.lower()}.gguf")
+        dst = os.path.join(out, f"{stem}-{q.lower()}.gguf")
         if not os.path.exists(dst):
             quantize(bin_dir, f16, dst, q)
         files[q] = dst
@@ -155,6 +159,8 @@ def realistic(bin_dir: str, out: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--realistic", help="directory for the Qwen2-0.5B-shaped files")
+    ap.add_argument("--untied", action="store_true",
+                    help="with --realistic: the untied variant (varied greedy text) for the greedy parity check")
     ap.add_argument("--skip-tiny", action="store_true")
     args = ap.parse_args()
     bin_dir = os.environ.get("LLAMA_CPP_BIN", "/work/ref/llama.cpp/build/bin")
@@ -164,7 +170,7 @@ def main() -> None:
         tiny_goldens(bin_dir, work)
         shutil.rmtree(work)
     if args.realistic:
-        realistic(bin_dir, args.realistic)
+        realistic(bin_dir, args.realistic, untied=args.untied)
 
 
 if __name__ == "__main__":

@@ -150,10 +150,9 @@ def build_vocab(arch: str, n_merges: int, n_vocab: int | None):
 
 class Shape:
     def __init__(self, arch, n_layer, n_embd, n_head, n_head_kv, n_ff, n_merges, n_vocab,
-                 n_ctx, tied, seed, embedding_std=1.0):
+                 n_ctx, tied, seed):
         self.arch, self.n_layer, self.n_embd, self.n_head, self.n_head_kv = arch, n_layer, n_embd, n_head, n_head_kv
         self.n_ff, self.n_merges, self.n_vocab, self.n_ctx, self.tied, self.seed = n_ff, n_merges, n_vocab, n_ctx, tied, seed
-        self.embedding_std = embedding_std
 
 
 TINY_QWEN2 = Shape("qwen2", n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, n_merges=400,
@@ -164,11 +163,14 @@ TINY_LLAMA = Shape("llama", n_layer=2, n_embd=256, n_head=4, n_head_kv=1, n_ff=5
 BROKEN = Shape("qwen2", n_layer=1, n_embd=64, n_head=2, n_head_kv=1, n_ff=128, n_merges=50,
                n_vocab=None, n_ctx=64, tied=True, seed=1)
 # Qwen2-0.5B's shape (MiniCPM-V 2.6's LLM family at the smallest size), tied output embedding.
-# Embeddings N(0, 0.15²): with N(0, 1) the tied output saw each token's own embedding (norm ~30)
-# dominate the stream and the model repeated its last token forever, a degenerate greedy check;
-# at 0.15 the logits have std ≈ 4 (like the untied fixtures) and the blocks decide.
 QWEN2_05B = Shape("qwen2", n_layer=24, n_embd=896, n_head=14, n_head_kv=2, n_ff=4864, n_merges=2000,
-                  n_vocab=151936, n_ctx=32768, tied=True, seed=7, embedding_std=0.15)
+                  n_vocab=151936, n_ctx=32768, tied=True, seed=7)
+# The same shape with an untied output (as MiniCPM-V 2.6's Qwen2-7B has) for the greedy parity
+# check: with the tied N(0, 1) embedding every token's own embedding dominates the stream and the
+# model repeats the last prompt token forever (scaled down to 0.15 it repeats one attractor
+# token instead), so 32 identical tokens would prove little. Untied, greedy text varies.
+QWEN2_05B_UNTIED = Shape("qwen2", n_layer=24, n_embd=896, n_head=14, n_head_kv=2, n_ff=4864, n_merges=2000,
+                         n_vocab=151936, n_ctx=32768, tied=False, seed=8)
 
 
 def build_model(shape: Shape, path: str, defect: str | None = None) -> None:
@@ -232,10 +234,7 @@ def build_model(shape: Shape, path: str, defect: str | None = None) -> None:
         return (scale * rng.standard_normal(n, dtype=np.float32)).astype(np.float32)
 
     # Embeddings ~N(0,1); projections ~N(0, 1/fan_in); residual writers halved so the stream grows slowly.
-    embeddings = rng.standard_normal((n_vocab, d), dtype=np.float32)
-    if shape.embedding_std != 1.0:
-        embeddings *= np.float32(shape.embedding_std)
-    w.add_tensor("token_embd.weight", embeddings.astype(np.float16))
+    w.add_tensor("token_embd.weight", rng.standard_normal((n_vocab, d), dtype=np.float32).astype(np.float16))
     for i in range(shape.n_layer):
         p = f"blk.{i}."
         w.add_tensor(p + "attn_norm.weight", norm(d))
