@@ -4,7 +4,8 @@
 # PostgreSQL:  scripts/with-postgres.sh env BENCH_DATABASE=postgres scripts/bench-coordinator.sh
 # Extra loadgen flags: BENCH_ARGS="--devices 500 --concurrency 32 --duration 15".
 # Binaries: BENCH_BIN=DIR (e.g. .build-release/release), default the debug build's folder;
-# BENCH_COORDINATOR=FILE runs another coordinator binary (e.g. a kept baseline) with the same loadgen.
+# BENCH_COORDINATOR=FILE runs another coordinator binary (e.g. a kept baseline) with the same loadgen;
+# BENCH_SERVE_ARGS adds `serve` flags (e.g. "--config FILE" for batching knobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB_ARGS=()
@@ -19,7 +20,7 @@ fi
 BIN=${BENCH_BIN:-$(swift build --show-bin-path 2>/dev/null)}
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
-"${BENCH_COORDINATOR:-$BIN/edgevlm-coordinator}" serve --state-dir $S/state "${DB_ARGS[@]}" --grpc-host 127.0.0.1 --grpc-port 0 --http-host 127.0.0.1 --http-port 0 > $S/out 2>$S/err &
+"${BENCH_COORDINATOR:-$BIN/edgevlm-coordinator}" serve --state-dir $S/state "${DB_ARGS[@]}" --grpc-host 127.0.0.1 --grpc-port 0 --http-host 127.0.0.1 --http-port 0 ${BENCH_SERVE_ARGS:-} > $S/out 2>$S/err &
 PID=$!
 for i in $(seq 100); do grep -q listening $S/out && break; sleep 0.1; done
 cat $S/out

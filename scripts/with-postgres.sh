@@ -2,6 +2,8 @@
 # Runs CMD... with a throwaway PostgreSQL server on 127.0.0.1 and EDGEVLM_TEST_POSTGRES_URL set
 # to it (initdb into a temp folder as user postgres, free port, fsync=off); stops and deletes
 # the server afterwards, whatever CMD's outcome. Needs the `postgresql` Debian package.
+# EDGEVLM_PG_OPTIONS adds server options after those (later ones win), e.g. for a durable
+# server in benchmarks: EDGEVLM_PG_OPTIONS="-c fsync=on -c synchronous_commit=on".
 # Usage: scripts/with-postgres.sh swift test --filter CoordinatorTests
 set -euo pipefail
 (($#)) || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
@@ -20,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 as_postgres "$PGBIN/initdb" -D "$DIR/data" -A trust -U postgres --no-sync >/dev/null
 as_postgres "$PGBIN/pg_ctl" -D "$DIR/data" -w -l "$DIR/log" \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c max_connections=300" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c max_connections=300 ${EDGEVLM_PG_OPTIONS:-}" start >/dev/null
 export EDGEVLM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 echo "with-postgres: server at $EDGEVLM_TEST_POSTGRES_URL" >&2
 set +e

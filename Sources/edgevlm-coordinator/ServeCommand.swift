@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     var trustModelKey: [String] = []
     @Flag(help: "Serve gRPC without TLS (local development only).")
     var insecurePlaintext = false
+    @Flag(help: "Refuse compressed gRPC requests (agents then upload uncompressed).")
+    var noCompression = false
 
     func run() async throws {
         var configuration = CoordinatorConfiguration()
@@ -42,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let pollInterval { configuration.pollIntervalSeconds = pollInterval }
         configuration.trustedModelKeys += trustModelKey
         if insecurePlaintext { configuration.insecurePlaintext = true }
+        if noCompression { configuration.acceptCompression = false }
         var logger = Logger(label: "edgevlm.coordinator")
         logger.logLevel = .info
         let server = try await CoordinatorServer.open(configuration: configuration, logger: logger)

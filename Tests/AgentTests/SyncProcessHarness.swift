@@ -4,6 +4,9 @@ import Glibc
 import Agent
 import FleetProtocol
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import JobQueue
@@ -140,6 +143,17 @@ enum SyncProcessHarness {
                 request.limit = 100
                 return try await client.listDevices(request, metadata: metadata).devices
             }
+        }
+
+        /// The value of counter `name` (with labels, as printed) on the coordinator's `/metrics`;
+        /// 0 when it was never incremented.
+        func counter(_ name: String) async throws -> Int64 {
+            guard let url = URL(string: "http://127.0.0.1:\(httpPort)/metrics") else {
+                throw MissingBinary(description: "no metrics URL for HTTP port \(httpPort)")
+            }
+            let (data, _) = try await URLSession.shared.data(from: url)
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            return line.flatMap { Int64($0.dropFirst(name.count + 1)) } ?? 0
         }
 
         func revoke(deviceID: String) async throws {

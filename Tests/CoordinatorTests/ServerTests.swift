@@ -147,6 +147,55 @@ struct ServerTests {
                 #expect(stored.results.map(\.result.seq) == Array(1...150))
                 #expect(stored.results.last?.result.text == "a person at the door 150")
             }
+            let metrics = harness.server.core.metrics
+            #expect(metrics.value("edgevlm_upload_calls_total{encoding=\"gzip\"}") == 1)
+            #expect(metrics.value("edgevlm_upload_calls_total{encoding=\"deflate\"}") == 1)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    /// With `acceptCompression = false` a compressed upload is answered UNIMPLEMENTED with the
+    /// accepted encodings (no gzip) in the trailers — what the agent's fallback keys on — and
+    /// stores nothing; the same batch uncompressed is stored.
+    @Test("a coordinator without compression refuses compressed uploads the gRPC way")
+    func compressionRefused() async throws {
+        guard let harness = try await ServerHarness.start(.sqlite, configure: { $0.acceptCompression = false }) else { return }
+        do {
+            let (id, credential) = try await harness.withClient { client in
+                let token = try await harness.enrollmentToken(client)
+                return try await ServerHarness.enroll(client, token: token, hardwareID: "hw-plain")
+            }
+            var config = HTTP2ClientTransport.Posix.Config.defaults
+            config.compression = .init(algorithm: .none, enabledAlgorithms: [.gzip, .deflate])
+            let caPEM = try #require(harness.server.tls?.caCertificatePEM)
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(host: "127.0.0.1", port: harness.grpcPort),
+                transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) },
+                config: config)
+            try await withGRPCClient(transport: transport) { client in
+                let devices = FleetDeviceService.Client(wrapping: client)
+                let auth = FleetAuthorization.metadata(bearer: credential)
+                var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+                upload.results = (1...10).map(Self.result)
+                var gzip = CallOptions.defaults
+                gzip.compression = .gzip
+                let refused = await #expect(throws: RPCError.self) {
+                    _ = try await devices.uploadResults(upload, metadata: auth, options: gzip)
+                }
+                #expect(refused?.code == .unimplemented)
+                let accepted = refused.map { Array($0.metadata[stringValues: "grpc-accept-encoding"]) } ?? []
+                #expect(!accepted.joined(separator: ",").contains("gzip"), "accept-encoding: \(accepted)")
+                let plain = try await devices.uploadResults(upload, metadata: auth)
+                #expect(plain.inserted == 10)
+                var query = Edgevlm_Fleet_V1_QueryResultsRequest()
+                query.deviceID = id
+                let stored = try await FleetOperatorService.Client(wrapping: client).queryResults(query, metadata: harness.operatorMetadata)
+                #expect(stored.results.count == 10)
+            }
+            #expect(harness.server.core.metrics.value("edgevlm_upload_calls_total{encoding=\"identity\"}") == 1)
         } catch {
             await harness.stop()
             throw error

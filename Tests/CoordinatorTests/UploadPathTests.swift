@@ -87,4 +87,68 @@ struct UploadPathTests {
         #expect(revoked?.kind == .unauthenticated && revoked?.message.contains("revoked") == true)
         #expect(try await store.queryResults(ResultQuery(limit: 1_000)).count == 120)
     }
+
+    @Test("authenticated ingest: the INSERT itself checks credential and revocation; duplicates and empty uploads are acknowledged",
+          arguments: StoreBackend.allCases)
+    func authenticatedIngest(_ backend: StoreBackend) async throws {
+        guard let store = try await TestStores.make(backend) else { return }
+        defer { Task { await store.close() } }
+        for id in ["d1", "d2", "d3", "d4", "d5"] { _ = try await storeTests.enrollDevice(store, id: id) }
+        _ = try await store.revoke(deviceID: "d3", reason: "stolen", now: 7)
+        _ = try await store.ingest(deviceID: "d5", results: [1, 2].map { storeTests.result($0) }, receivedAt: 5)
+        let hash = { (id: String) in Digests.sha256Hex("secret-\(id)") }
+        func upload(_ id: String, _ seqs: [UInt64], hash credential: String) -> AuthenticatedUpload {
+            AuthenticatedUpload(upload: ResultUpload(deviceID: id, results: seqs.map { storeTests.result($0) }, receivedAt: 10),
+                                credentialHash: credential)
+        }
+        let answers = try await store.ingest(authenticated: [
+            upload("d1", [1, 2, 2], hash: hash("d1")),     // stored (a seq twice in one upload)
+            upload("d2", [1], hash: hash("d1")),           // another device's credential: refused
+            upload("d3", [1], hash: hash("d3")),           // revoked: refused
+            upload("ghost", [1], hash: hash("ghost")),     // unknown: refused
+            upload("d4", [], hash: hash("d4")),            // empty: acknowledged, nothing to store
+            upload("d5", [1, 2], hash: hash("d5")),        // all duplicates: acknowledged
+        ])
+        #expect(answers == [IngestOutcome(ackedSeqs: [1, 2], inserted: 2), nil, nil, nil,
+                            IngestOutcome(ackedSeqs: [], inserted: 0), IngestOutcome(ackedSeqs: [1, 2], inserted: 0)])
+        let emptyRefused = try await store.ingest(authenticated: [upload("d2", [], hash: hash("d1")),
+                                                                  upload("d5", [1], hash: hash("d1"))])
+        #expect(emptyRefused == [nil, nil])
+        let stored = try await store.queryResults(ResultQuery(limit: 100))
+        #expect(stored.map { "\($0.deviceID):\($0.result.seq)" }.sorted() == ["d1:1", "d1:2", "d5:1", "d5:2"])
+    }
+
+    /// The window the old path had: credentials read, then (while the INSERT waited) the device
+    /// revoked by another coordinator process, then the INSERT stored the results anyway. Now
+    /// the check is part of the INSERT, so an INSERT that runs after the revocation stores
+    /// nothing. PostgreSQL only: it is where replicas revoke while a statement waits.
+    @Test("a revocation committed while an upload waits for its INSERT refuses the upload")
+    func revocationWhileInsertWaits() async throws {
+        guard let location = try await TestStores.freshLocation(.postgres) else { return }
+        let store = try TestStores.open(.postgres, location)
+        try await store.migrate()
+        let replica = try TestStores.open(.postgres, location)
+        defer { Task { await store.close(); await replica.close() } }
+        let core = try heartbeatTests.core(store, writers: 1)
+        let credential = try await heartbeatTests.enroll(store, "dev")
+        let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
+        let blocker = Task {
+            try await store.database.transaction { connection in
+                _ = try await connection.execute("LOCK TABLE results IN SHARE MODE", [])
+                lockedSignal.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in locked { break }
+        let upload = Task { try await core.uploadResults(token: credential, claimed: "dev", results: [storeTests.result(1)]) }
+        // Give the upload time to reach its INSERT (which waits for the lock), then revoke.
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await replica.revoke(deviceID: "dev", reason: "lost", now: 9)
+        releaseSignal.yield()
+        try await blocker.value
+        let refused = await #expect(throws: CoordinatorError.self) { _ = try await upload.value }
+        #expect(refused?.kind == .unauthenticated && refused?.message.contains("revoked") == true)
+        #expect(try await store.queryResults(ResultQuery(limit: 10)).isEmpty)
+    }
 }

@@ -30,6 +30,8 @@ public struct SyncService: Service {
     let events: ResultEvents
     let board: SyncStatusBoard
     let timeFloor: SyncTimeFloor
+    /// Compressed uploads until the coordinator refuses them.
+    let uploadEncoding = SyncUploadEncoding()
     let agentVersion: String
     let activeModelDigest: String
     /// The engine's accelerator counters, read at each heartbeat.
@@ -295,9 +297,8 @@ public struct SyncService: Service {
                                options: CallOptions, batchSize limit: Int) async throws {
         let queue = queue
         // Result batches are text and ids that gzip to a fraction (BENCHMARKS.md, Coordinator);
-        // the coordinator accepts gzip and deflate.
+        // a coordinator that refuses compression gets them uncompressed (`SyncUploadEncoding`).
         var options = options
-        options.compression = .gzip
         while !Task.isCancelled {
             let entries = try await BlockingWork.run { try queue.unacknowledgedOutbox(afterSequence: 0, limit: limit) }
             guard !entries.isEmpty else { break }
@@ -310,7 +311,16 @@ public struct SyncService: Service {
             guard !results.isEmpty else { continue }
             var request = Edgevlm_Fleet_V1_UploadResultsRequest()
             request.results = results
-            let response = try await client.uploadResults(request, metadata: auth, options: options)
+            options.compression = uploadEncoding.compression
+            let response: Edgevlm_Fleet_V1_UploadResultsResponse
+            do {
+                response = try await client.uploadResults(request, metadata: auth, options: options)
+            } catch let error as RPCError where uploadEncoding.fallBackIfRefused(error, sentWith: options.compression ?? .none) {
+                logger.notice("the coordinator does not accept compressed uploads; sending them uncompressed",
+                              metadata: ["reply": "\(error.message)"])
+                options.compression = .none
+                response = try await client.uploadResults(request, metadata: auth, options: options)
+            }
             timeFloor.observe(serverTimeMs: response.serverTimeUnixMs)
             let sent = Set(results.map(\.seq))
             let acked = response.ackedSeqs.filter { sent.contains($0) }.map { Int64($0) }

@@ -35,6 +35,10 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
     public var heartbeatWriters: Int = 2
     /// Heartbeats stored per statement at most.
     public var heartbeatBatchSize: Int = 256
+    /// Accept gzip/deflate-compressed gRPC requests (agents compress result uploads). When
+    /// false a compressed call is answered UNIMPLEMENTED with the accepted encodings (none), as
+    /// gRPC specifies, and agents fall back to uncompressed uploads.
+    public var acceptCompression: Bool = true
 
     public init() {}
 
@@ -72,5 +76,6 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
         postgresConnections = try value(.postgresConnections, defaults.postgresConnections)
         heartbeatWriters = try value(.heartbeatWriters, defaults.heartbeatWriters)
         heartbeatBatchSize = try value(.heartbeatBatchSize, defaults.heartbeatBatchSize)
+        acceptCompression = try value(.acceptCompression, defaults.acceptCompression)
     }
 }

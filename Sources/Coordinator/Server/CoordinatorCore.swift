@@ -26,10 +26,11 @@ public final class CoordinatorCore: Sendable {
     public let clock: @Sendable () -> Int64
     /// Models by digest for desired states (immutable once stored, so caching is safe).
     let models = ModelCache()
-    /// Heartbeat writes, many devices per statement under load.
-    let heartbeats: HeartbeatCoalescer
-    /// Result uploads, many devices per INSERT under load.
-    let uploads: UploadCoalescer
+    /// Heartbeat writes, many devices per statement under load (answer: the device's
+    /// assignment, nil when refused).
+    let heartbeats: GroupCommit<HeartbeatWrite, DeviceAssignment?>
+    /// Result uploads, many devices per INSERT under load (answer: nil when refused).
+    let uploads: GroupCommit<AuthenticatedUpload, IngestOutcome?>
 
     /// Throws `.configuration` for a trusted key that is not base64 of 32 bytes.
     public init(store: any CoordinatorStore, configuration: CoordinatorConfiguration, operators: OperatorCredentials,
@@ -43,10 +44,15 @@ public final class CoordinatorCore: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
-        heartbeats = HeartbeatCoalescer(store: store, writers: configuration.heartbeatWriters,
-                                        maxBatch: configuration.heartbeatBatchSize, metrics: metrics)
-        uploads = UploadCoalescer(store: store, writers: configuration.heartbeatWriters,
-                                  maxResults: SQLCoordinatorStore.ingestChunk * 2, metrics: metrics)
+        // A device at most once per statement: its row is updated once, its outcome counted by id.
+        heartbeats = GroupCommit(writers: configuration.heartbeatWriters, maxWeight: configuration.heartbeatBatchSize,
+                                 key: { $0.deviceID },
+                                 onBatch: { _ in metrics.increment("edgevlm_heartbeat_statements_total") },
+                                 write: { try await store.recordHeartbeats($0) })
+        uploads = GroupCommit(writers: configuration.heartbeatWriters, maxWeight: SQLCoordinatorStore.ingestChunk * 2,
+                              key: { $0.upload.deviceID }, weight: { $0.upload.results.count },
+                              onBatch: { _ in metrics.increment("edgevlm_upload_batches_total") },
+                              write: { try await store.ingest(authenticated: $0) })
         var keys: [String: Data] = [:]
         for text in configuration.trustedModelKeys {
             guard let raw = Data(base64Encoded: text), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
@@ -90,7 +96,7 @@ public final class CoordinatorCore: Sendable {
     /// A device's heartbeat: authenticates `token` (as `authenticateDevice`), stores `status`
     /// and returns the device's desired state. The common case is one store statement shared
     /// with other devices' heartbeats (credential check, revocation check and status write
-    /// together; see `HeartbeatCoalescer`); refusals take a second read only to say why.
+    /// together; see `GroupCommit`); refusals take a second read only to say why.
     /// Throws `.unauthenticated`, `.permissionDenied` or `.database`.
     public func heartbeat(token: String?, claimed: String, status: FleetDeviceStatus) async throws -> FleetDesiredState {
         guard let token, let credential = DeviceCredential(parsing: token),
@@ -100,7 +106,7 @@ public final class CoordinatorCore: Sendable {
             throw CoordinatorError(.unauthenticated, "unknown device credential")
         }
         let write = HeartbeatWrite(deviceID: credential.deviceID, credentialHash: credential.hash, status: status, now: clock())
-        guard let assignment = try await heartbeats.record(write) else {
+        guard let assignment = try await heartbeats.submit(write) else {
             _ = try await authenticateDevice(token: token, claimed: claimed)
             // The conditional write missed but a later read passed: never claim it was stored.
             throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
@@ -109,7 +115,8 @@ public final class CoordinatorCore: Sendable {
     }
 
     /// A device's result upload: authenticates `token` (as `authenticateDevice`) and stores the
-    /// results not stored yet, together with other devices' uploads (see `UploadCoalescer`);
+    /// results not stored yet, together with other devices' uploads (see `GroupCommit`)
+    /// in one INSERT that checks the credential and revocation itself;
     /// refusals take a second read only to say why. Throws `.unauthenticated`,
     /// `.permissionDenied` or `.database`.
     public func uploadResults(token: String?, claimed: String, results: [FleetResult]) async throws -> IngestOutcome {
@@ -119,7 +126,7 @@ public final class CoordinatorCore: Sendable {
             throw CoordinatorError(.unauthenticated, "unknown device credential")
         }
         let upload = ResultUpload(deviceID: credential.deviceID, results: results, receivedAt: clock())
-        guard let outcome = try await uploads.ingest(upload, credentialHash: credential.hash) else {
+        guard let outcome = try await uploads.submit(AuthenticatedUpload(upload: upload, credentialHash: credential.hash)) else {
             _ = try await authenticateDevice(token: token, claimed: claimed)
             throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
         }

@@ -58,7 +58,7 @@ public final class CoordinatorServer: Sendable {
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = configuration.maxMessageBytes
         // Agents gzip result uploads (captions compress well); anything else may come uncompressed.
-        transportConfig.compression.enabledAlgorithms = [.gzip, .deflate]
+        transportConfig.compression.enabledAlgorithms = configuration.acceptCompression ? [.gzip, .deflate] : .none
         grpcTransport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.grpcHost, port: configuration.grpcPort),
             transportSecurity: security, config: transportConfig)

@@ -65,6 +65,9 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
             let token = FleetAuthorization.bearerToken(in: request.metadata)
             let caller = token.flatMap { DeviceCredential(parsing: $0)?.deviceID } ?? "?"
             let results = request.message.results
+            // How devices send their batches (gzip, deflate or identity), for operators sizing links.
+            let encoding = request.metadata[stringValues: "grpc-encoding"].first { _ in true } ?? "identity"
+            core.metrics.increment("edgevlm_upload_calls_total{encoding=\"\(encoding == "gzip" || encoding == "deflate" ? encoding : "identity")\"}")
             guard results.count <= core.configuration.maxResultsPerBatch else {
                 throw CoordinatorError(.invalidArgument,
                                        "batch of \(results.count) results exceeds the limit of \(core.configuration.maxResultsPerBatch); split it")

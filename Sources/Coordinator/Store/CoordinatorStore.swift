@@ -52,6 +52,13 @@ public protocol CoordinatorStore: Sendable {
     /// `ingest` for several devices' uploads in as few statements as possible; one outcome per
     /// upload, in order. A device may appear at most once in `uploads`.
     func ingest(_ uploads: [ResultUpload]) async throws -> [IngestOutcome]
+    /// `ingest` for authenticated callers: each upload's rows are inserted only where its device
+    /// exists, has the upload's credential hash and is not revoked — checked inside the INSERT
+    /// itself, so a revocation committed before it (by any coordinator process on the database)
+    /// is always seen and no row slips in between a check and a write. One answer per upload, in
+    /// order: its outcome, or nil when refused (nothing of it stored then). A device may appear
+    /// at most once. Throws `.database`.
+    func ingest(authenticated uploads: [AuthenticatedUpload]) async throws -> [IngestOutcome?]
     func queryResults(_ query: ResultQuery) async throws -> [StoredResultRecord]
 
     // MARK: artifacts and models

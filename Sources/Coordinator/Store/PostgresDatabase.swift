@@ -82,6 +82,9 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             case .integer(let v): bindings.append(v)
             case .text(let v): bindings.append(v)
             case .blob(let v): bindings.append(ByteBuffer(bytes: v))
+            case .textArray(let v): bindings.append(v)
+            case .integerArray(let v): bindings.append(v)
+            case .blobArray(let v): bindings.append(v.map { ByteBuffer(bytes: $0) })
             }
         }
         return PostgresQuery(unsafeSQL: sql, binds: bindings)

@@ -159,25 +159,40 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         while start < writes.count {
             let chunk = writes[start..<min(start + Self.heartbeatChunk, writes.count)]
             start += Self.heartbeatChunk
-            var binds: [SQLValue] = []
-            var tuples: [String] = []
-            binds.reserveCapacity(chunk.count * 4)
-            tuples.reserveCapacity(chunk.count)
-            for write in chunk {
-                let base = binds.count
-                tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4))")
-                binds += [.text(write.deviceID), .text(write.credentialHash), .integer(write.now),
-                          .blob(try write.status.serializedBytes())]
+            let statuses = try chunk.map { try $0.status.serializedBytes() as [UInt8] }
+            let sql: String
+            var binds: [SQLValue]
+            if dialect == .postgres {
+                // One array per column: the same short statement for every batch size, so the
+                // server parses and plans a few hundred bytes instead of a VALUES list.
+                sql = """
+                    UPDATE devices SET last_seen = v.seen_at, last_status = v.status
+                    FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[]) AS v(device_id, credential_hash, seen_at, status)
+                    WHERE devices.device_id = v.device_id AND devices.credential_hash = v.credential_hash
+                      AND devices.revoked_at = 0
+                    RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
+                    """
+                binds = [.textArray(chunk.map(\.deviceID)), .textArray(chunk.map(\.credentialHash)),
+                         .integerArray(chunk.map(\.now)), .blobArray(statuses)]
+            } else {
+                binds = []
+                binds.reserveCapacity(chunk.count * 4)
+                var tuples: [String] = []
+                tuples.reserveCapacity(chunk.count)
+                for (write, status) in zip(chunk, statuses) {
+                    let base = binds.count
+                    tuples.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4))")
+                    binds += [.text(write.deviceID), .text(write.credentialHash), .integer(write.now), .blob(status)]
+                }
+                // VALUES columns are column1...column4 in SQLite.
+                sql = """
+                    UPDATE devices SET last_seen = v.column3, last_status = v.column4
+                    FROM (VALUES \(tuples.joined(separator: ", "))) AS v
+                    WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
+                    RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
+                    """
             }
-            // VALUES columns are column1...column4 in both SQLite and PostgreSQL.
-            let rows = try await database.execute(
-                """
-                UPDATE devices SET last_seen = v.column3, last_status = v.column4
-                FROM (VALUES \(tuples.joined(separator: ", "))) AS v
-                WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
-                RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
-                """, binds)
-            for row in rows {
+            for row in try await database.execute(sql, binds) {
                 assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
             }
         }
@@ -220,7 +235,8 @@ public final class SQLCoordinatorStore: CoordinatorStore {
 
     // MARK: results
 
-    /// Rows per INSERT: 10 binds each, well under SQLite's 32,766 and PostgreSQL's 65,535.
+    /// Rows per INSERT: on SQLite 10–11 binds each, well under its 32,766 (PostgreSQL binds
+    /// one array per column).
     static let ingestChunk = 500
 
     public func ingest(deviceID: String, results: [FleetResult], receivedAt: Int64) async throws -> IngestOutcome {
@@ -229,37 +245,122 @@ public final class SQLCoordinatorStore: CoordinatorStore {
     }
 
     public func ingest(_ uploads: [ResultUpload]) async throws -> [IngestOutcome] {
-        let rows = uploads.flatMap { upload in upload.results.map { (upload.deviceID, upload.receivedAt, $0) } }
+        let inserted = try await insertResults(uploads.map { AuthenticatedUpload(upload: $0, credentialHash: "") },
+                                               checkCredentials: false)
+        return uploads.map { Self.outcome(of: $0, inserted: inserted[$0.deviceID] ?? 0) }
+    }
+
+    public func ingest(authenticated uploads: [AuthenticatedUpload]) async throws -> [IngestOutcome?] {
+        let inserted = try await insertResults(uploads, checkCredentials: true)
+        // Every row of an upload inserted: its device passed the check inside the INSERT. Fewer
+        // (duplicates, or a refused device) or none sent: read the device after the INSERT. A
+        // device's credential hash never changes and a revocation is never undone, so a device
+        // that passes now also passed during the INSERT, and every seq it sent is stored.
+        func unsure(_ item: AuthenticatedUpload) -> Bool {
+            let count = inserted[item.upload.deviceID] ?? 0
+            return count == 0 || count != Set(item.upload.results.map(\.seq)).count
+        }
+        let toRead = uploads.filter(unsure).map(\.upload.deviceID)
+        let access = toRead.isEmpty ? [:] : try await deviceAccess(ids: toRead)
+        return uploads.map { item in
+            if unsure(item) {
+                guard let device = access[item.upload.deviceID], !device.isRevoked,
+                      Secrets.constantTimeEqual(device.credentialHash, item.credentialHash) else { return nil }
+            }
+            return Self.outcome(of: item.upload, inserted: inserted[item.upload.deviceID] ?? 0)
+        }
+    }
+
+    /// Every seq is stored once the INSERT ran: inserted by it or by an earlier (retried) upload.
+    private static func outcome(of upload: ResultUpload, inserted: Int) -> IngestOutcome {
+        var seen = Set<UInt64>()
+        return IngestOutcome(ackedSeqs: upload.results.map(\.seq).filter { seen.insert($0).inserted }, inserted: inserted)
+    }
+
+    /// INSERTs the uploads' rows (`ingestChunk` per statement), skipping stored `(device_id, seq)`
+    /// and, with `checkCredentials`, rows whose device is unknown, revoked or has another
+    /// credential hash. Returns rows inserted by device id.
+    private func insertResults(_ uploads: [AuthenticatedUpload], checkCredentials: Bool) async throws -> [String: Int] {
+        let rows = uploads.flatMap { item in item.upload.results.map { (item, $0) } }
         var inserted: [String: Int] = [:]
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(start + Self.ingestChunk, rows.count)]
             start += Self.ingestChunk
-            var binds: [SQLValue] = []
-            var tuples: [String] = []
-            binds.reserveCapacity(chunk.count * 10)
-            for (deviceID, receivedAt, result) in chunk {
-                let base = binds.count
-                tuples.append("(" + (1...10).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
-                binds += [.text(deviceID), .integer(Int64(bitPattern: result.seq)), .text(result.jobID),
-                          .integer(result.createdAtUnixMs), .text(result.modelDigest), .text(result.source),
-                          .text(result.text), .text(result.attributesJson), .integer(Int64(result.latencyMs)),
-                          .integer(receivedAt)]
-            }
-            let stored = try await database.execute(
-                """
-                INSERT INTO results (device_id, seq, job_id, created_at, model_digest, source, text, attributes_json,
-                  latency_ms, received_at) VALUES \(tuples.joined(separator: ", "))
+            let (sql, binds) = dialect == .postgres
+                ? Self.postgresInsert(chunk, checkCredentials: checkCredentials)
+                : Self.valuesInsert(chunk, checkCredentials: checkCredentials)
+            for row in try await database.execute(sql, binds) { inserted[try row.text(0), default: 0] += 1 }
+        }
+        return inserted
+    }
+
+    private static let resultColumns =
+        "device_id, seq, job_id, created_at, model_digest, source, text, attributes_json, latency_ms, received_at"
+
+    /// PostgreSQL: one array per column (see `recordHeartbeats`).
+    private static func postgresInsert(_ chunk: ArraySlice<(AuthenticatedUpload, FleetResult)>,
+                                       checkCredentials: Bool) -> (String, [SQLValue]) {
+        var binds: [SQLValue] = [
+            .textArray(chunk.map { $0.0.upload.deviceID }), .integerArray(chunk.map { Int64(bitPattern: $0.1.seq) }),
+            .textArray(chunk.map { $0.1.jobID }), .integerArray(chunk.map { $0.1.createdAtUnixMs }),
+            .textArray(chunk.map { $0.1.modelDigest }), .textArray(chunk.map { $0.1.source }), .textArray(chunk.map { $0.1.text }),
+            .textArray(chunk.map { $0.1.attributesJson }), .integerArray(chunk.map { Int64($0.1.latencyMs) }),
+            .integerArray(chunk.map { $0.0.upload.receivedAt }),
+        ]
+        let arrays = """
+            unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[],
+              $9::int8[], $10::int8[]
+            """
+        guard checkCredentials else {
+            return ("""
+                INSERT INTO results (\(resultColumns)) SELECT * FROM \(arrays))
                 ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
                 """, binds)
-            for row in stored { inserted[try row.text(0), default: 0] += 1 }
         }
-        // Every seq is stored now: inserted here or by an earlier (retried) upload.
-        return uploads.map { upload in
-            var seen = Set<UInt64>()
-            return IngestOutcome(ackedSeqs: upload.results.map(\.seq).filter { seen.insert($0).inserted },
-                                 inserted: inserted[upload.deviceID] ?? 0)
+        binds.append(.textArray(chunk.map { $0.0.credentialHash }))
+        return ("""
+            INSERT INTO results (\(resultColumns))
+            SELECT v.device_id, v.seq, v.job_id, v.created_at, v.model_digest, v.source, v.text, v.attributes_json,
+              v.latency_ms, v.received_at
+            FROM \(arrays), $11::text[]) AS v(\(resultColumns), credential_hash)
+            JOIN devices d ON d.device_id = v.device_id AND d.credential_hash = v.credential_hash AND d.revoked_at = 0
+            ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
+            """, binds)
+    }
+
+    /// SQLite: a VALUES list, 10 binds per row (11 with the credential hash).
+    private static func valuesInsert(_ chunk: ArraySlice<(AuthenticatedUpload, FleetResult)>,
+                                     checkCredentials: Bool) -> (String, [SQLValue]) {
+        let width = checkCredentials ? 11 : 10
+        var binds: [SQLValue] = []
+        var tuples: [String] = []
+        binds.reserveCapacity(chunk.count * width)
+        for (item, result) in chunk {
+            let base = binds.count
+            tuples.append("(" + (1...width).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
+            binds += [.text(item.upload.deviceID), .integer(Int64(bitPattern: result.seq)), .text(result.jobID),
+                      .integer(result.createdAtUnixMs), .text(result.modelDigest), .text(result.source),
+                      .text(result.text), .text(result.attributesJson), .integer(Int64(result.latencyMs)),
+                      .integer(item.upload.receivedAt)]
+            if checkCredentials { binds.append(.text(item.credentialHash)) }
         }
+        let values = tuples.joined(separator: ", ")
+        guard checkCredentials else {
+            return ("""
+                INSERT INTO results (\(resultColumns)) VALUES \(values)
+                ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
+                """, binds)
+        }
+        // The WHERE clause (not JOIN … ON) keeps SQLite from reading ON CONFLICT as a join constraint.
+        return ("""
+            INSERT INTO results (\(resultColumns))
+            SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8,
+              v.column9, v.column10
+            FROM (VALUES \(values)) AS v, devices d
+            WHERE d.device_id = v.column1 AND d.credential_hash = v.column11 AND d.revoked_at = 0
+            ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
+            """, binds)
     }
 
     public func queryResults(_ query: ResultQuery) async throws -> [StoredResultRecord] {

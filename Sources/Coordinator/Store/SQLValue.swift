@@ -5,6 +5,11 @@ public enum SQLValue: Sendable, Equatable {
     case integer(Int64)
     case text(String)
     case blob([UInt8])
+    /// Arrays (PostgreSQL only, e.g. for `unnest`): one bind carries a column of many rows, so
+    /// a batch statement keeps the same short text whatever its size.
+    case textArray([String])
+    case integerArray([Int64])
+    case blobArray([[UInt8]])
 }
 
 /// One result row: values by column position, in the order of the SELECT list.

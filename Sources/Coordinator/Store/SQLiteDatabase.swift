@@ -105,6 +105,8 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
             case .text(let v): rc = sqlite3_bind_text(statement, index, v, -1, sqliteTransient)
             case .blob(let v):
                 rc = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+            case .textArray, .integerArray, .blobArray:
+                throw CoordinatorError(.database, "array values are bound on PostgreSQL only", context: sql)
             }
             guard rc == SQLITE_OK else { throw error(db, sql) }
         }

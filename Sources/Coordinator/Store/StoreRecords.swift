@@ -113,6 +113,18 @@ public struct ResultUpload: Sendable, Equatable {
     }
 }
 
+/// A result upload with the SHA-256 hex of the credential its call came with: stored only
+/// while that credential is the device's and the device is not revoked.
+public struct AuthenticatedUpload: Sendable, Equatable {
+    public var upload: ResultUpload
+    public var credentialHash: String
+
+    public init(upload: ResultUpload, credentialHash: String) {
+        self.upload = upload
+        self.credentialHash = credentialHash
+    }
+}
+
 /// One audit log line.
 public struct AuditRecord: Sendable, Equatable {
     public var id: Int64

@@ -1,0 +1,75 @@
+import Agent
+import Foundation
+import Testing
+
+/// How the agent uses its link, against the real coordinator binary (separate processes,
+/// loopback): a metered link holds results back and sends them in small compressed batches;
+/// a coordinator that refuses compression still gets every result, uncompressed.
+@Suite("Sync link settings with the real coordinator", .serialized)
+struct SyncLinkIntegrationTests {
+    typealias H = SyncProcessHarness
+    static let gzipCalls = "edgevlm_upload_calls_total{encoding=\"gzip\"}"
+    static let plainCalls = "edgevlm_upload_calls_total{encoding=\"identity\"}"
+
+    /// `metered = true`: after the session's first upload, new results wait (5 minutes, far
+    /// beyond this test) although heartbeats go on every second and the non-metered spacing
+    /// (`min_upload_interval_seconds = 0.1` here) would have sent them at once; the next session
+    /// (agent restart) sends them gzip-compressed in batches of at most 20 although
+    /// `batch_size = 100`: 25 results in exactly 2 calls.
+    @Test func meteredLinkHoldsResultsAndSendsSmallCompressedBatches() async throws {
+        let root = try H.temporaryDirectory("metered")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken(), batchSize: 100,
+                                       extraSync: "metered = true")
+        try agent.start()
+        defer { agent.stop() }
+        // The first round (heartbeat + an upload of the then empty outbox) is done.
+        #expect(await H.eventually(20) { agent.syncStatus()?.lastSuccessUnixMs != nil }, "the agent did not sync")
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+
+        try agent.addImages(25)
+        #expect(await H.eventually(20) { agent.doneCount() == 25 }, "captioning did not finish")
+        let heartbeatsBefore = try #require(try await coordinator.devices().first?.lastSeenUnixMs)
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await coordinator.results(deviceID: deviceID).isEmpty, "a metered link uploaded results right away")
+        #expect(agent.syncStatus()?.outboxBacklog == 25)
+        let heartbeatsAfter = try #require(try await coordinator.devices().first?.lastSeenUnixMs)
+        #expect(heartbeatsAfter > heartbeatsBefore, "heartbeats stopped on the metered link")
+        #expect(try await coordinator.counter(Self.gzipCalls) == 0)
+        #expect(try await coordinator.counter(Self.plainCalls) == 0)
+
+        agent.stop()
+        try agent.start()
+        let arrived = try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 25 }
+        #expect(arrived, "held-back results did not arrive in the next session")
+        #expect(try await coordinator.counter(Self.gzipCalls) == 2, "25 results in batches of at most 20 are 2 calls")
+        #expect(try await coordinator.counter(Self.plainCalls) == 0, "uploads went uncompressed")
+    }
+
+    /// A coordinator started with `--no-compression` answers compressed calls UNIMPLEMENTED; the
+    /// agent falls back to uncompressed uploads and every result arrives, with no error left.
+    @Test func uncompressedFallbackForACoordinatorWithoutCompression() async throws {
+        let root = try H.temporaryDirectory("nocompress")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"), plaintext: true)
+        coordinator.extraArguments = ["--no-compression"]
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(7)
+        #expect(await H.eventually(20) { agent.syncStatus()?.deviceID != nil }, "the agent did not enroll")
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+        let arrived = try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 7 }
+        #expect(arrived, "results did not reach a coordinator that refuses compression")
+        #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.lastError == nil })
+        #expect(try await coordinator.counter(Self.plainCalls) >= 2, "7 results in batches of 5 take at least 2 calls")
+        #expect(try await coordinator.counter(Self.gzipCalls) == 0)
+    }
+}
