@@ -14,8 +14,8 @@
 #   5. a disk floor larger than the free space refuses before any byte is fetched;
 #   6. rollback switches to the previous slot and forward again, but never onto a slot whose
 #      model failed its canary;
-#   7. pull/activate/rollback refuse while the agent's state lock is held (a running agent);
-#   8. `models activate` clears the model's rolled-back record (the operator chose it).
+#   7. `models activate` clears the model's rolled-back record (the operator chose it);
+#   8. pull/activate/rollback refuse while the agent's state lock is held (a running agent).
 # Needs .testdata/models (scripts/gen-testdata.sh). Bounded: about 30 s after the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -146,7 +146,13 @@ grep -q "not enough disk space" pull6.err || fail "no disk reason: $(cat pull6.e
 if "$BIN/edgevlm" models rollback --config dev.toml > rb.out 2>&1; then fail "rolled back onto a model that failed its canary"; fi
 grep -q "failed its canary" rb.out || fail "no rollback reason: $(cat rb.out)"
 [[ "$(active_digest dev)" == "$D2" ]] || fail "active model changed by a refused rollback"
-# 7. The commands that change the store share the agent's lock: refused while it is held.
+# 7. Activating a model clears its rolled-back record (another model's record stays).
+echo "[{\"modelDigest\":\"$D2\",\"rolloutID\":\"r-old\"},{\"modelDigest\":\"$DN\",\"rolloutID\":\"r-old\"}]" > dev/models/rolled-back.json
+SLOT=$(readlink dev/models/active)
+"$BIN/edgevlm" models activate --config dev.toml "$SLOT" > /dev/null || fail "activate $SLOT failed"
+grep -q "$D2" dev/models/rolled-back.json && fail "activate kept the rolled-back record of $D2"
+grep -q "$DN" dev/models/rolled-back.json || fail "activate dropped another model's record"
+# 8. The commands that change the store share the agent's lock: refused while it is held.
 flock -n dev/agent.lock sleep 20 &
 HOLDER=$!
 sleep 0.5
@@ -154,10 +160,4 @@ if "$BIN/edgevlm" models rollback --config dev.toml > lock.out 2>&1; then kill "
 kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null || true
 grep -q "agent is running" lock.out || fail "no lock reason: $(cat lock.out)"
 [[ "$(active_digest dev)" == "$D2" ]] || fail "active model changed while the lock was held"
-# 8. Activating a model clears its rolled-back record (another model's record stays).
-echo "[{\"modelDigest\":\"$D2\",\"rolloutID\":\"r-old\"},{\"modelDigest\":\"$DN\",\"rolloutID\":\"r-old\"}]" > dev/models/rolled-back.json
-SLOT=$(readlink dev/models/active)
-"$BIN/edgevlm" models activate --config dev.toml "$SLOT" > /dev/null || fail "activate $SLOT failed"
-grep -q "$D2" dev/models/rolled-back.json && fail "activate kept the rolled-back record of $D2"
-grep -q "$DN" dev/models/rolled-back.json || fail "activate dropped another model's record"
 echo "model-updates: ok"
