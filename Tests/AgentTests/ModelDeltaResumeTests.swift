@@ -121,11 +121,12 @@ struct ModelDeltaResumeTests {
         let blobs = try ModelUpdateFixtures.blobDirectory(["demo-llm", "demo-mmproj", "llm-v2"])
         let total = try await Self.uninterruptedFetch(blobs: blobs, initialHeaderBytes: 64 << 10)
         let changedBytes = Int64(try Self.changedTensors().reduce(0) { $0 + $1.size })
+        let reports = ModelUpdaterTests.Reports()
         func updater(_ source: any ModelBlobSource, attempts: Int) throws -> ModelUpdater {
             let store = try ModelStore(root: root)
             let downloader = ModelDownloader(source: source, stagingDirectory: store.stagingDirectory, settings: Self.settings(attempts: attempts))
             return ModelUpdater(store: store, verifier: ManifestVerifier(trustedKeys: [ModelUpdaterTests.key.publicKey]),
-                                downloader: downloader, canary: nil)
+                                downloader: downloader, canary: nil) { state, reason in reports.states.withLock { $0.append((state, reason)) } }
         }
         try await updater(DirectoryBlobSource(directory: blobs), attempts: 3).apply(try ModelUpdaterTests.assignment(llm: "demo-llm"))
         let v2 = try ModelUpdaterTests.assignment(llm: "llm-v2")
@@ -141,6 +142,9 @@ struct ModelDeltaResumeTests {
         let staging = try ModelStore(root: root).stagingDirectory
         #expect(!FileManager.default.fileExists(atPath: staging + "/\(llm.sha256).part"), "no whole-file download was started")
         #expect(cut.delivered == total - changedBytes / 2)
+        // Not a refused model: the coordinator hears DOWNLOADING with the reason, never FAILED.
+        #expect(!reports.names.contains(.failed))
+        #expect(reports.all.last?.0 == .downloading && reports.all.last?.1.contains("will resume") == true)
 
         let rest = RecordingBlobSource(DirectoryBlobSource(directory: blobs, pieceBytes: 8 << 10))
         let outcome = try await updater(rest, attempts: 3).apply(v2)

@@ -48,13 +48,19 @@ public struct ModelUpdater: Sendable {
 
     /// Applies `assignment`. Throws `AgentError(.modelUpdate)` with the reason (already
     /// reported as FAILED) when the model is refused; the active model is then unchanged.
-    /// Transient fetch failures that exhaust the attempts also throw; a later call resumes.
+    /// Transient failures (link, disk: any other kind) that exhaust the attempts also throw,
+    /// reported as DOWNLOADING with the reason, not FAILED: the model was not refused, a later
+    /// call resumes, and a rollout must not count a cut link as a bad model.
     @discardableResult
     public func apply(_ assignment: FleetModelAssignment) async throws -> Outcome {
         do {
             return try await run(assignment)
         } catch let error as AgentError {
-            await report(.failed, error.message)
+            if error.kind == .modelUpdate {
+                await report(.failed, error.message)
+            } else {
+                await report(.downloading, "interrupted, will resume: " + error.message)
+            }
             throw error
         }
     }
