@@ -97,4 +97,27 @@ struct ModelDiskFullTests {
         #expect(rest.delivered == Int64(file.sizeBytes) - durable)
         #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: ModelUpdateFixtures.demoMMProj))
     }
+
+    /// The same for a tensor delta: its output file and progress record take their blocks when
+    /// it starts; another writer filling the disk after the first piece does not stop it.
+    @Test func aDeltaSurvivesTheDiskFillingUp() async throws {
+        let disk = try SmallFileSystem(.tmpfs, mebibytes: 4)
+        defer { disk.unmount() }
+        let file = try ModelUpdateFixtures.manifestFile(role: "llm", key: "llm-v2")
+        let blobs = try ModelUpdateFixtures.blobDirectory(["llm-v2"])
+        final class FreeAfterFill: Sendable { let bytes = Mutex<Int64>(-1) }
+        let freeAfterFill = FreeAfterFill()
+        let source = InterferingBlobSource(DirectoryBlobSource(directory: blobs, pieceBytes: 16 << 10)) {
+            disk.fill("queue-grows.bin")
+            freeAfterFill.bytes.withLock { $0 = disk.freeBytes }
+        }
+        var settings = ModelDownloader.Settings()
+        settings.maxAttempts = 1
+        let outcome = try await GGUFDeltaAssembler(source: source, stagingDirectory: disk.path, initialHeaderBytes: 4096, settings: settings)
+            .assemble(file, reusing: [ModelUpdateFixtures.demoLLM])
+        let free = freeAfterFill.bytes.withLock { $0 }
+        #expect(free >= 0 && free < 16 << 10, "the disk was full (\(free) B free) with the changed tensors still to come")
+        #expect(outcome.fetchedTensors == 12)
+        #expect(FileManager.default.contents(atPath: outcome.path) == FileManager.default.contents(atPath: ModelUpdateFixtures.path(of: "llm-v2")))
+    }
 }

@@ -100,7 +100,15 @@ if EDGEVLM_TEST_KILL_AT=delta.checkpoint "$BIN/edgevlm" models pull --config dev
      --token-file st/admin.token > pull3k.out 2> pull3k.err; then fail "the delta pull was not killed at its checkpoint"; fi
 REC=$(ls dev/models/staging/*.delta.json 2>/dev/null | head -1)
 [[ -n "$REC" ]] || fail "no delta progress record after the kill: $(ls dev/models/staging/)"
-read -r DURABLE HEADER < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(b-a for a,b in r["ranges"]), r["headerBytes"])' "$REC")
+# The record has two fixed 64 KiB slots overwritten in place; the newer (higher sequence) counts.
+read -r DURABLE HEADER < <(python3 -c '
+import json, sys
+data, best = open(sys.argv[1], "rb").read(), None
+for at in range(0, len(data), 65536):
+    try: slot = json.loads(data[at:at + 65536])["progress"]
+    except ValueError: continue
+    if best is None or slot["sequence"] > best["sequence"]: best = slot
+print(sum(b - a for a, b in best["ranges"]), best["headerBytes"])' "$REC")
 CHANGED=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(b["size"] for a,b in zip(d["demo-llm"]["tensors"],d["llm-v2"]["tensors"]) if a["sha256"]!=b["sha256"]))' "$ROOT/.testdata/models/digests.json")
 pull dev a2.json > pull3.out 2> pull3.err || fail "delta pull failed: $(cat pull3.err)"
 DELTA=$(sed -n 's/.*fetched \([0-9]*\) bytes.*/\1/p' pull3.out)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
 import Foundation
 
 /// The persisted progress of a tensor delta (`<staging>/<sha256>.delta.json`, next to the
@@ -73,20 +77,72 @@ struct DeltaProgress: Codable, Equatable {
         ranges = kept.map { [$0.lowerBound, $0.upperBound] }
     }
 
-    /// The record at `path` when it is for `blob` of `size`, else nil (none, unreadable, other file).
-    static func load(path: String, blob: String, size: Int64) -> DeltaProgress? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let progress = try? JSONDecoder().decode(DeltaProgress.self, from: data),
-              progress.blob == blob, progress.size == size else { return nil }
-        return progress
+    /// Bumped by every `save`: the newer of the record's two slots wins.
+    private var sequence = 0
+
+    /// Bytes of each of the record file's two slots (room for ~2000 ranges).
+    static let slotBytes = 64 << 10
+
+    private struct Slot: Codable {
+        var progress: DeltaProgress
+        var check: String
     }
 
-    /// Writes the record atomically and durably. Throws `AgentError(.io)`.
-    func save(path: String) throws {
-        let data: Data
-        do { data = try JSONEncoder().encode(self) } catch {
-            throw AgentError(.io, "cannot encode the delta progress: \(error)", path: path)
+    private static func encoded<Value: Encodable>(_ value: Value) -> Data? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try? encoder.encode(value)
+    }
+
+    private static func check(_ data: Data) -> String {
+        SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The newest intact record at `path` when it is for `blob` of `size`, else nil (none,
+    /// unreadable, another file).
+    static func load(path: String, blob: String, size: Int64) -> DeltaProgress? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var best: DeltaProgress?
+        for start in stride(from: 0, to: data.count, by: slotBytes) {
+            let piece = Data(data[data.startIndex + start ..< data.startIndex + min(data.count, start + slotBytes)])
+            guard let slot = try? JSONDecoder().decode(Slot.self, from: piece),
+                  let bytes = encoded(slot.progress), check(bytes) == slot.check,
+                  slot.progress.blob == blob, slot.progress.size == size else { continue }
+            if best.map({ slot.progress.sequence > $0.sequence }) ?? true { best = slot.progress }
         }
-        try DurableFiles.write(data, to: path)
+        return best
+    }
+
+    /// Writes the record durably *in place*: the older of two fixed slots of a file made (and
+    /// its blocks reserved) by the first save, so later saves need no free block, as a full disk
+    /// must not stop a delta whose output file was reserved; a torn write damages only the slot
+    /// being written. Throws `AgentError(.io)`.
+    mutating func save(path: String) throws {
+        sequence += 1
+        guard let payload = Self.encoded(self), var bytes = Self.encoded(Slot(progress: self, check: Self.check(payload))).map(Array.init),
+              bytes.count < Self.slotBytes else {
+            throw AgentError(.io, "the delta progress does not fit its record (\(durable.count) ranges)", path: path)
+        }
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: Self.slotBytes - 1 - bytes.count)
+        bytes.append(UInt8(ascii: "\n"))
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw AgentError(.io, "cannot open the delta progress: \(String(cString: strerror(errno)))", path: path)
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0, Int64(info.st_size) < Int64(2 * Self.slotBytes) {
+            // First save: both slots' blocks now (a fresh file's directory entry made durable too).
+            guard DiskReservation.reserve(fd: fd, offset: 0, length: Int64(2 * Self.slotBytes), keepSize: false) != .noSpace,
+                  ftruncate(fd, off_t(2 * Self.slotBytes)) == 0 else {
+                throw AgentError(.io, "cannot make the delta progress: \(String(cString: strerror(errno)))", path: path)
+            }
+            DurableFiles.syncDirectory((path as NSString).deletingLastPathComponent)
+        }
+        let offset = off_t((sequence % 2) * Self.slotBytes)
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, offset) }
+        guard written == Self.slotBytes, fsync(fd) == 0 else {
+            throw AgentError(.io, "cannot write the delta progress: \(String(cString: strerror(errno)))", path: path)
+        }
     }
 }

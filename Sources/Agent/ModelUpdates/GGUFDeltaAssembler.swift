@@ -89,6 +89,8 @@ public struct GGUFDeltaAssembler: Sendable {
         } else {
             discard(blob)
             progress = DeltaProgress(blob: blob, size: size)
+            // Made now, while there is room: later saves overwrite it in place.
+            try progress.save(path: progressPath(of: blob))
         }
         let output = try OutputFile(path: work, size: size, keepContents: progress.durableBytes > 0)
         defer { output.close() }
