@@ -169,4 +169,26 @@ struct ModelDeltaResumeTests {
         #expect(progress.durable == [10 ..< 15, 25 ..< 40, 50 ..< 60])
         #expect(progress.durableBytes == 5 + 15 + 10)
     }
+
+    /// The record is two slots overwritten in place: the newest intact one wins; a torn write of
+    /// the newest falls back to the previous save; the file never grows after the first save.
+    @Test func progressRecordKeepsThePreviousSaveWhenTheNewestIsTorn() throws {
+        let path = try ModelUpdateFixtures.temporaryDirectory("deltaprogress") + "/blob.delta.json"
+        var progress = DeltaProgress(blob: "blob", size: 1000)
+        try progress.save(path: path)
+        progress.insert(0 ..< 100)
+        try progress.save(path: path)
+        progress.insert(100 ..< 300)
+        try progress.save(path: path)
+        #expect(DeltaProgress.load(path: path, blob: "blob", size: 1000)?.durable == [0 ..< 300])
+        #expect(DeltaProgress.load(path: path, blob: "other", size: 1000) == nil)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.size] as? Int) == 2 * DeltaProgress.slotBytes)
+
+        var data = try #require(FileManager.default.contents(atPath: path))
+        let newest = try #require(data.range(of: Data("[[0,300]]".utf8)))
+        data.replaceSubrange(newest, with: Data("[[0,900]]".utf8))
+        try data.write(to: URL(fileURLWithPath: path))
+        #expect(DeltaProgress.load(path: path, blob: "blob", size: 1000)?.durable == [0 ..< 100])
+    }
 }
