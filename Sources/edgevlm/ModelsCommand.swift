@@ -68,6 +68,8 @@ struct ModelsActivateCommand: ParsableCommand {
         let (_, store, lock) = try options.loadExclusive()
         defer { lock.release() }
         try store.activate(target)
+        // The operator chose this model: a rollout of it that was rolled back may be applied again.
+        if let digest = store.record(of: target)?.modelDigest { try RolledBackModels.clear(digest, in: store.root) }
         print("slot \(target.rawValue) is active; restart the agent to load it")
     }
 }
@@ -131,7 +133,7 @@ struct ModelsPullCommand: AsyncParsableCommand {
                 print("model \(outcome.modelDigest) is already active in slot \(outcome.slot.rawValue)")
             } else {
                 print("model \(outcome.modelDigest) active in slot \(outcome.slot.rawValue): fetched \(outcome.fetchedBytes) bytes, "
-                      + "reused \(outcome.reusedBytes) bytes, \(ContinuousClock.now - start)")
+                      + "reused \(outcome.reusedBytes) bytes, resumed \(outcome.resumedBytes) bytes, \(ContinuousClock.now - start)")
             }
         } catch {
             await source.shutdown()

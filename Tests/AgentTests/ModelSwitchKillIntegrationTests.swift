@@ -69,4 +69,41 @@ struct ModelSwitchKillIntegrationTests {
         #expect(ModelHealthWatch.load(in: models)?.modelDigest == rollout.modelDigest)
         #expect(store.activeModel()?.record.modelDigest == rollout.modelDigest && Self.runsACompleteModel(store))
     }
+
+    /// Killed after the switch once the health window is saved (ACTIVE not yet recorded), or
+    /// once ACTIVE is recorded (the agent not yet restarted onto the new model): the next start
+    /// watches the new model and the coordinator gets ACTIVE. (The window used to be saved after
+    /// the ACTIVE report, so a kill between the two left the new model unwatched.)
+    @Test(arguments: ["switch.watch-saved", "switch.reported"])
+    func killsAfterTheSwitchStillLeaveTheNewModelWatched(point: String) async throws {
+        let root = try H.temporaryDirectory("switchkill")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let key = try #require(ModelRolloutIntegrationTests.operatorKey)
+        let (coordinator, agent, rollout) = try await ModelRolloutIntegrationTests.setUp(
+            root: root, signer: key, agentEnvironment: ["EDGEVLM_TEST_KILL_AT": point])
+        defer { coordinator.stop() }
+        defer { agent.stop() }
+        let log = { (try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
+        let store = try ModelStore(stateDirectory: agent.state.path)
+        let models = agent.state.appendingPathComponent("models").path
+        func killed() -> Bool { agent.process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus == SIGKILL } ?? false }
+
+        #expect(await H.eventually(40) { killed() }, "log: \(log())")
+        #expect(store.activeModel()?.record.modelDigest == rollout.modelDigest && Self.runsACompleteModel(store))
+        #expect(ModelHealthWatch.load(in: models)?.modelDigest == rollout.modelDigest, "the window is saved before ACTIVE")
+        #expect((RolloutReportOutbox.latest(in: models)?.state == .active) == (point == "switch.reported"))
+
+        agent.stop()
+        agent.environment = [:]
+        try agent.start()
+        let reported = try await H.eventually(30) {
+            try await ModelRolloutIntegrationTests.detail(coordinator, rollout).devices.contains { $0.state == .active }
+        }
+        #expect(reported, "log: \(log())")
+        #expect(agent.isRunning)
+        let watch = try #require(ModelHealthWatch.load(in: models))
+        #expect(watch.modelDigest == rollout.modelDigest && watch.rolloutID == rollout.rolloutID)
+        #expect(watch.previousDigest == "", "the first model replaced the configured [model]")
+        #expect(store.activeModel()?.record.modelDigest == rollout.modelDigest)
+    }
 }

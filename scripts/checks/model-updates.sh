@@ -5,14 +5,17 @@
 # `edgevlm models pull` then plays the device:
 #   1. the first pull is rate-limited and killed with SIGKILL mid-download; the next pull resumes
 #      (fetches fewer bytes than the model) and ends on the complete, verified model;
-#   2. the variant arrives as a tensor delta (only the changed layer travels);
+#   2. the variant arrives as a tensor delta (only the changed layer travels); a first delta
+#      pull is killed with SIGKILL after some changed tensors are durable, and the next pull
+#      resumes it without fetching those again;
 #   3. a model whose weights are NaN (valid digests, valid signature) fails the canary and the
 #      active model stays;
 #   4. a device that does not trust the signing key refuses the model;
 #   5. a disk floor larger than the free space refuses before any byte is fetched;
 #   6. rollback switches to the previous slot and forward again, but never onto a slot whose
 #      model failed its canary;
-#   7. pull/activate/rollback refuse while the agent's state lock is held (a running agent).
+#   7. `models activate` clears the model's rolled-back record (the operator chose it);
+#   8. pull/activate/rollback refuse while the agent's state lock is held (a running agent).
 # Needs .testdata/models (scripts/gen-testdata.sh). Bounded: about 30 s after the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -91,9 +94,32 @@ FULL=$(( $(stat -c %s "$ROOT/models/demo/edgevlm-demo-F16.gguf") + $(stat -c %s 
 [[ "$(active_digest dev)" == "$D1" ]] || fail "active model after resume is not $D1"
 echo "model-updates: killed at 3 s, resumed: fetched $FETCHED of $FULL bytes afterwards"
 
-# 2. Delta.
+# 2. Delta, killed (SIGKILL, by the test crash point) right after some changed tensors became
+#    durable, then resumed: what the first run made durable is not fetched again.
+if EDGEVLM_TEST_KILL_AT=delta.checkpoint "$BIN/edgevlm" models pull --config dev.toml --assignment a2.json \
+     --token-file st/admin.token > pull3k.out 2> pull3k.err; then fail "the delta pull was not killed at its checkpoint"; fi
+REC=$(ls dev/models/staging/*.delta.json 2>/dev/null | head -1)
+[[ -n "$REC" ]] || fail "no delta progress record after the kill: $(ls dev/models/staging/)"
+# The record has two fixed 64 KiB slots overwritten in place; the newer (higher sequence) counts.
+read -r DURABLE HEADER < <(python3 -c '
+import json, sys
+data, best = open(sys.argv[1], "rb").read(), None
+for at in range(0, len(data), 65536):
+    try: slot = json.loads(data[at:at + 65536])["progress"]
+    except ValueError: continue
+    if best is None or slot["sequence"] > best["sequence"]: best = slot
+print(sum(b - a for a, b in best["ranges"]), best["headerBytes"])' "$REC")
+CHANGED=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(b["size"] for a,b in zip(d["demo-llm"]["tensors"],d["llm-v2"]["tensors"]) if a["sha256"]!=b["sha256"]))' "$ROOT/.testdata/models/digests.json")
 pull dev a2.json > pull3.out 2> pull3.err || fail "delta pull failed: $(cat pull3.err)"
 DELTA=$(sed -n 's/.*fetched \([0-9]*\) bytes.*/\1/p' pull3.out)
+RESUMED=$(sed -n 's/.*resumed \([0-9]*\) bytes.*/\1/p' pull3.out)
+[[ "$DURABLE" -gt "$HEADER" && "$RESUMED" -eq $(( DURABLE - HEADER )) ]] \
+  || fail "the resumed delta kept $RESUMED bytes; the killed run had made $DURABLE durable ($HEADER header)"
+# Killed right after a checkpoint, nothing fetched was lost: both runs together fetch the header
+# prefix (64 KiB) and the changed tensors once (plus alignment padding between them, < 4 KiB).
+[[ $(( DELTA + DURABLE )) -le $(( CHANGED + 65536 + 4096 )) ]] \
+  || fail "killed + resumed delta fetched $DURABLE + $DELTA bytes for $CHANGED changed bytes"
+echo "model-updates: delta killed after $DURABLE durable bytes ($HEADER header), resumed: fetched $DELTA more, kept $RESUMED"
 [[ "$(active_digest dev)" == "$D2" ]] || fail "active model after the delta is not $D2"
 [[ "$DELTA" -lt 500000 ]] || fail "the delta fetched $DELTA bytes"
 cmp -s dev/models/$( [[ -L dev/models/active ]] && readlink dev/models/active )/llm.gguf "$ROOT/.testdata/models/llm-v2.gguf" \
@@ -128,7 +154,13 @@ grep -q "not enough disk space" pull6.err || fail "no disk reason: $(cat pull6.e
 if "$BIN/edgevlm" models rollback --config dev.toml > rb.out 2>&1; then fail "rolled back onto a model that failed its canary"; fi
 grep -q "failed its canary" rb.out || fail "no rollback reason: $(cat rb.out)"
 [[ "$(active_digest dev)" == "$D2" ]] || fail "active model changed by a refused rollback"
-# 7. The commands that change the store share the agent's lock: refused while it is held.
+# 7. Activating a model clears its rolled-back record (another model's record stays).
+echo "[{\"modelDigest\":\"$D2\",\"rolloutID\":\"r-old\"},{\"modelDigest\":\"$DN\",\"rolloutID\":\"r-old\"}]" > dev/models/rolled-back.json
+SLOT=$(readlink dev/models/active)
+"$BIN/edgevlm" models activate --config dev.toml "$SLOT" > /dev/null || fail "activate $SLOT failed"
+grep -q "$D2" dev/models/rolled-back.json && fail "activate kept the rolled-back record of $D2"
+grep -q "$DN" dev/models/rolled-back.json || fail "activate dropped another model's record"
+# 8. The commands that change the store share the agent's lock: refused while it is held.
 flock -n dev/agent.lock sleep 20 &
 HOLDER=$!
 sleep 0.5

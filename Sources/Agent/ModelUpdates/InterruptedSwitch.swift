@@ -22,6 +22,7 @@ public enum InterruptedSwitch {
             try ModelHealthWatch(modelDigest: active.record.modelDigest, rolloutID: assignment.rolloutID, previousDigest: previous,
                                  window: models.healthWindow()).save(in: store.root)
         }
+        try RolledBackModels.clear(active.record.modelDigest, in: store.root)
         try RolloutReportOutbox.record(rolloutID: assignment.rolloutID, modelDigest: assignment.modelDigest, state: .active,
                                        reason: active.record.evaluation, in: store.root)
         return true

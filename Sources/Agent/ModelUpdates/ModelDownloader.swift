@@ -41,7 +41,7 @@ public struct ModelDownloader: Sendable {
         public var totalBytes: Int64
     }
 
-    /// The persisted resume point of a `.part` file.
+    /// The persisted resume point of a `.part` file (see `PartStateFile` for how it is stored).
     struct PartState: Codable, Equatable {
         var blob: String
         var size: Int64
@@ -161,8 +161,7 @@ public struct ModelDownloader: Sendable {
     }
 
     func loadState(_ blob: String) -> PartState? {
-        guard let data = FileManager.default.contents(atPath: statePath(of: blob)),
-              let state = try? JSONDecoder().decode(PartState.self, from: data), state.blob == blob else { return nil }
+        guard let state = PartStateFile.load(path: statePath(of: blob)), state.blob == blob else { return nil }
         return state
     }
 
@@ -188,6 +187,7 @@ final class PartWriter {
     private var state: ModelDownloader.PartState
     private let checkpointBytes: Int64
     private(set) var written: Int64
+    private let stateFile: PartStateFile
 
     init(path: String, statePath: String, state: ModelDownloader.PartState, checkpointBytes: Int64) throws {
         self.path = path
@@ -203,31 +203,22 @@ final class PartWriter {
             throw AgentError(.io, "cannot truncate the part file: \(String(cString: strerror(errno)))", path: path)
         }
         written = state.durableBytes
+        // Made before the reservation: its blocks, too, are taken while there is space.
+        stateFile = try PartStateFile(path: statePath, state: state)
         try reserve()
     }
 
-    /// glibc's `fallocate(2)` wrapper, looked up at run time (the Glibc module does not export
-    /// this GNU extension); nil where the C library lacks it.
-    private static let fallocate: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fallocate") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
-    }()
-
-    /// Reserves disk blocks for the whole blob (`fallocate` with FALLOC_FL_KEEP_SIZE: the
-    /// file's length still says what arrived), so a queue growing during a long download cannot
-    /// take the space the model needs: the shortage shows now, not at 99 %. File systems
-    /// without fallocate are left to the statvfs check. Throws `.modelUpdate` on ENOSPC.
+    /// Reserves disk blocks for the whole blob (`DiskReservation`, keeping the file's length),
+    /// so a queue growing during a long download cannot take the space the model needs.
+    /// File systems that cannot reserve are left to the statvfs check. Throws `.modelUpdate`
+    /// on ENOSPC.
     private func reserve() throws {
         guard state.size > state.durableBytes else { return }
-        guard let fallocate = Self.fallocate else { return }
-        let keepSize: Int32 = 0x01  // FALLOC_FL_KEEP_SIZE (linux/falloc.h)
-        guard fallocate(fd, keepSize, off_t(state.durableBytes), off_t(state.size - state.durableBytes)) != 0 else { return }
-        let code = errno
-        if code == ENOSPC {
+        let result = DiskReservation.reserve(fd: fd, offset: state.durableBytes, length: state.size - state.durableBytes, keepSize: true)
+        if result == .noSpace {
             throw AgentError(.modelUpdate, "not enough disk space to reserve \(state.size - state.durableBytes) bytes for blob "
                              + "\(state.blob): free space on the state file system", path: path)
         }
-        // EOPNOTSUPP and the like: no reservation on this file system; the download still works.
     }
 
     private var lastCheckpoint = ContinuousClock.now
@@ -246,6 +237,11 @@ final class PartWriter {
                 guard let base = raw.baseAddress else { return }
                 let n = pwrite(fd, base + offset, raw.count - offset, off_t(written) + off_t(offset))
                 guard n > 0 else {
+                    if errno == ENOSPC {
+                        throw AgentError(.io, "the disk filled during the download of blob \(state.blob) (this file system "
+                                         + "cannot reserve space up front): \(state.durableBytes) of \(state.size) bytes kept "
+                                         + "for the next try once space is free", path: path)
+                    }
                     throw AgentError(.io, "cannot write the part file: \(String(cString: strerror(errno)))", path: path)
                 }
                 offset += n
@@ -262,16 +258,13 @@ final class PartWriter {
         }
         state.durableBytes = written
         lastCheckpoint = ContinuousClock.now
-        let data: Data
-        do { data = try JSONEncoder().encode(state) } catch {
-            throw AgentError(.io, "cannot encode the download state: \(error)", path: statePath)
-        }
-        try DurableFiles.write(data, to: statePath)
+        try stateFile.write(state)
     }
 
     func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
+        stateFile.close()
     }
 }
 

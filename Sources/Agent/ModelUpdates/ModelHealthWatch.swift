@@ -47,8 +47,8 @@ public struct ModelHealthWatch: Codable, Sendable, Equatable {
         DurableFiles.syncDirectory(modelsDirectory)
     }
 
-    /// Switches the store back to the previous model, remembers this model as rolled back (so
-    /// the same assignment is not applied again), queues ROLLED_BACK with `reason` for the
+    /// Switches the store back to the previous model, remembers this model and rollout as
+    /// rolled back (so the same assignment is not applied again), queues ROLLED_BACK with `reason` for the
     /// coordinator and closes the watch. Throws `AgentError(.modelUpdate)` when the previous
     /// model is no longer in the store (the watched model stays active then), `.io` on failure.
     public func switchBack(store: ModelStore, reason: String) throws {
@@ -65,33 +65,9 @@ public struct ModelHealthWatch: Codable, Sendable, Equatable {
             throw AgentError(.modelUpdate, "cannot switch back from \(modelDigest): the previous model \(previousDigest) is no "
                              + "longer in slot \(active.slot.other.rawValue)", path: store.directory(of: active.slot.other))
         }
-        try RolledBackModels.insert(modelDigest, in: store.root)
+        try RolledBackModels.insert(modelDigest, rolloutID: rolloutID, in: store.root)
         try RolloutReportOutbox.record(rolloutID: rolloutID, modelDigest: modelDigest, state: .rolledBack, reason: reason,
                                        in: store.root)
         Self.close(in: store.root)
-    }
-}
-
-/// Models the health window rejected on this device (`<state>/models/rolled-back.json`): the
-/// agent does not apply them again, even while the coordinator still assigns them.
-public enum RolledBackModels {
-    static func path(in modelsDirectory: String) -> String { modelsDirectory + "/rolled-back.json" }
-
-    /// The rejected manifest digests (empty when none or unreadable).
-    public static func all(in modelsDirectory: String) -> Set<String> {
-        guard let data = FileManager.default.contents(atPath: path(in: modelsDirectory)),
-              let digests = try? JSONDecoder().decode([String].self, from: data) else { return [] }
-        return Set(digests)
-    }
-
-    /// Adds `digest`. Throws `AgentError(.io)`.
-    public static func insert(_ digest: String, in modelsDirectory: String) throws {
-        var digests = all(in: modelsDirectory)
-        guard digests.insert(digest).inserted else { return }
-        let data: Data
-        do { data = try JSONEncoder().encode(digests.sorted()) } catch {
-            throw AgentError(.io, "cannot encode the rolled-back models: \(error)", path: path(in: modelsDirectory))
-        }
-        try DurableFiles.write(data, to: path(in: modelsDirectory))
     }
 }

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// each state queued for the coordinator (`RolloutReportOutbox`, sent by the sync service).
 /// After a switch the agent stops with an error so systemd (`Restart=on-failure`) starts it
 /// again on the new active slot: jobs in flight finish first (graceful shutdown). The switch opens
-/// a health window (`ModelHealthWatch`); a model it rolled back is not applied again.
+/// a health window (`ModelHealthWatch`); a model it rolled back is not applied again in the same
+/// rollout (`RolledBackModels`).
 struct ModelUpdateService: Service {
     let configuration: AgentConfiguration
     let pollSeconds: Double
@@ -34,13 +35,15 @@ struct ModelUpdateService: Service {
             waitingLogged = !downloadsAllowed
             if downloadsAllowed, let assignment = try? ModelUpdateSetup.recordedAssignment(configuration),
                !refused.contains(assignment.modelDigest),
-               !RolledBackModels.all(in: modelsDirectory).contains(assignment.modelDigest),
+               !RolledBackModels.blocks(assignment, in: modelsDirectory),
                (try? ModelStore(root: modelsDirectory))?.activeModel()?.record.modelDigest != assignment.modelDigest {
                 let rolloutID = assignment.rolloutID
                 let digest = assignment.modelDigest
                 let logger = logger
                 do {
-                    let (updater, source) = try ModelUpdateSetup.updater(configuration, report: { state, reason in
+                    let models = configuration.models
+                    let (updater, source) = try ModelUpdateSetup.updater(configuration, healthWindow: { models.healthWindow() },
+                                                                         report: { state, reason in
                         do {
                             try RolloutReportOutbox.record(rolloutID: rolloutID, modelDigest: digest, state: state, reason: reason,
                                                            in: modelsDirectory)
@@ -49,7 +52,6 @@ struct ModelUpdateService: Service {
                         }
                         logger.notice("model update", metadata: ["state": "\(state)", "digest": "\(digest)", "reason": "\(reason)"])
                     })
-                    let previous = (try? ModelStore(root: modelsDirectory))?.activeModel()?.record.modelDigest ?? ""
                     let outcome: ModelUpdater.Outcome
                     do {
                         outcome = try await updater.apply(assignment)
@@ -59,12 +61,7 @@ struct ModelUpdateService: Service {
                         throw error
                     }
                     if !outcome.alreadyActive {
-                        // The jobs of the restarted agent feed this window (ModelHealthMonitor).
-                        let watch = ModelHealthWatch(modelDigest: outcome.modelDigest, rolloutID: rolloutID, previousDigest: previous,
-                                                     window: configuration.models.healthWindow())
-                        do { try watch.save(in: modelsDirectory) } catch {
-                            logger.warning("cannot open the health window", metadata: ["error": "\(error)"])
-                        }
+                        // The updater opened the health window; the restarted agent's jobs feed it.
                         throw RestartForNewModel(digest: outcome.modelDigest)
                     }
                 } catch let error as AgentError where error.kind == .modelUpdate {

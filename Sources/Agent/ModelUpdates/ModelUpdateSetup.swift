@@ -27,10 +27,12 @@ public enum ModelUpdateSetup {
 
     /// The updater for `configuration`: blobs from `[models] artifact_url` with the device's
     /// enrolled credential (or `credential` when given), keys from `[models] trusted_keys`, the
-    /// canary from `[models] canary_file` run on the runtime engine with the `[model]` options.
+    /// canary from `[models] canary_file` run on the runtime engine with the `[model]` options;
+    /// `healthWindow` opens a window at each switch (the agent; the CLI passes none).
     /// Throws `.configuration` for a missing URL, keys or canary file, `.io` for the store.
     public static func updater(_ configuration: AgentConfiguration, credential: String? = nil,
                                progress: @escaping @Sendable (ModelDownloader.Progress) -> Void = { _ in },
+                               healthWindow: (@Sendable () -> HealthWindow)? = nil,
                                report: @escaping @Sendable (FleetRolloutDeviceState, String) async -> Void = { _, _ in })
         throws -> (updater: ModelUpdater, source: HTTPBlobSource) {
         let models = configuration.models
@@ -60,6 +62,7 @@ public enum ModelUpdateSetup {
                 return try RuntimeCaptionEngine(configuration: model)
             }
         }
-        return (ModelUpdater(store: store, verifier: verifier, downloader: downloader, canary: canary, report: report), source)
+        return (ModelUpdater(store: store, verifier: verifier, downloader: downloader, canary: canary, report: report,
+                             healthWindow: healthWindow), source)
     }
 }

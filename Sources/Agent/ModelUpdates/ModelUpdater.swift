@@ -17,6 +17,8 @@ public struct ModelUpdater: Sendable {
         /// Bytes fetched from the server, and bytes the device already had (links, delta reuse).
         public var fetchedBytes: Int64
         public var reusedBytes: Int64
+        /// Bytes an interrupted earlier attempt had fetched and this one kept (not fetched again).
+        public var resumedBytes: Int64 = 0
         public var canary: CanaryReport?
         /// True when the model was already active and nothing was done.
         public var alreadyActive: Bool
@@ -27,25 +29,38 @@ public struct ModelUpdater: Sendable {
     public let downloader: ModelDownloader
     public let canary: CanaryEvaluator?
     public let report: @Sendable (FleetRolloutDeviceState, String) async -> Void
+    /// The health window to open when a switch happens (made at the switch), nil for none.
+    public let healthWindow: (@Sendable () -> HealthWindow)?
 
+    /// `healthWindow`: when set, a switch saves a `ModelHealthWatch` right after `active` is
+    /// renamed and before ACTIVE is reported, so a crash at any point after the switch still
+    /// leaves the new model watched (`InterruptedSwitch` finishes the rest at the next start).
     public init(store: ModelStore, verifier: ManifestVerifier, downloader: ModelDownloader, canary: CanaryEvaluator?,
-                report: @escaping @Sendable (FleetRolloutDeviceState, String) async -> Void = { _, _ in }) {
+                report: @escaping @Sendable (FleetRolloutDeviceState, String) async -> Void = { _, _ in },
+                healthWindow: (@Sendable () -> HealthWindow)? = nil) {
         self.store = store
         self.verifier = verifier
         self.downloader = downloader
         self.canary = canary
+        self.healthWindow = healthWindow
         self.report = report
     }
 
     /// Applies `assignment`. Throws `AgentError(.modelUpdate)` with the reason (already
     /// reported as FAILED) when the model is refused; the active model is then unchanged.
-    /// Transient fetch failures that exhaust the attempts also throw; a later call resumes.
+    /// Transient failures (link, disk: any other kind) that exhaust the attempts also throw,
+    /// reported as DOWNLOADING with the reason, not FAILED: the model was not refused, a later
+    /// call resumes, and a rollout must not count a cut link as a bad model.
     @discardableResult
     public func apply(_ assignment: FleetModelAssignment) async throws -> Outcome {
         do {
             return try await run(assignment)
         } catch let error as AgentError {
-            await report(.failed, error.message)
+            if error.kind == .modelUpdate {
+                await report(.failed, error.message)
+            } else {
+                await report(.downloading, "interrupted, will resume: " + error.message)
+            }
             throw error
         }
     }
@@ -81,18 +96,21 @@ public struct ModelUpdater: Sendable {
                     outcome.reusedBytes += Int64(file.sizeBytes)
                 } else if !file.tensors.isEmpty, let active, !FileManager.default.fileExists(atPath: target),
                           downloader.stagedBytes(of: file) == 0 {
-                    let assembler = GGUFDeltaAssembler(source: downloader.source, stagingDirectory: store.stagingDirectory)
+                    let assembler = GGUFDeltaAssembler(source: downloader.source, stagingDirectory: store.stagingDirectory,
+                                                       settings: downloader.settings)
                     do {
                         let delta = try await assembler.assemble(file, reusing: [active.llmPath, active.mmprojPath])
                         outcome.fetchedBytes += delta.fetchedBytes
                         outcome.reusedBytes += delta.reusedBytes
-                    } catch {
-                        // A delta that cannot be made, fetched or verified: fetch the whole file
-                        // instead (a refusing server refuses that too, after one more request).
-                        outcome.fetchedBytes += try await full(file)
+                        outcome.resumedBytes += delta.resumedBytes
+                    } catch let error as AgentError where error.kind == .modelUpdate {
+                        // A delta that cannot be made or verified: fetch the whole file instead (a
+                        // refusing server refuses that too, after one more request). A delta cut
+                        // by the link or a crash is not this: it throws `.io` and resumes next time.
+                        try await full(file, into: &outcome)
                     }
                 } else {
-                    outcome.fetchedBytes += try await full(file)
+                    try await full(file, into: &outcome)
                 }
                 staged[file.role] = target
             }
@@ -121,15 +139,34 @@ public struct ModelUpdater: Sendable {
                 throw AgentError(.modelUpdate, "the canary failed: \(result.reason)")
             }
         }
+        let previous = active?.record.modelDigest ?? ""
         try store.activate(slot)
         TestCrashPoint.switchRenamed.reach()
+        // The window before the report: after a crash past this point the agent resumes the
+        // watch; before it, `InterruptedSwitch` opens it (the report is not yet ACTIVE).
+        // The switch is done: nothing below may report FAILED for the model now active.
+        if let healthWindow {
+            do {
+                try ModelHealthWatch(modelDigest: outcome.modelDigest, rolloutID: assignment.rolloutID, previousDigest: previous,
+                                     window: healthWindow()).save(in: store.root)
+            } catch {
+                // Left to the restart: `InterruptedSwitch` opens the window and reports ACTIVE.
+                return outcome
+            }
+        }
+        TestCrashPoint.switchWatchSaved.reach()
+        // Rolled back in an earlier rollout, active again through this one: no longer blocked
+        // (a failure only leaves a stale entry of a model that is active anyway).
+        try? RolledBackModels.clear(outcome.modelDigest, in: store.root)
         await report(.active, outcome.canary?.summary ?? "")
+        TestCrashPoint.switchReported.reach()
         return outcome
     }
 
-    private func full(_ file: FleetManifestFile) async throws -> Int64 {
+    private func full(_ file: FleetManifestFile, into outcome: inout Outcome) async throws {
         let before = downloader.stagedBytes(of: file)
         try await downloader.download(file)
-        return Int64(file.sizeBytes) - before
+        outcome.fetchedBytes += Int64(file.sizeBytes) - before
+        outcome.resumedBytes += before
     }
 }

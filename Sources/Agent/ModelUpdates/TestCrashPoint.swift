@@ -12,8 +12,14 @@ enum TestCrashPoint: String, CaseIterable {
     case installFilesMoved = "install.files-moved"
     /// `active.tmp` made, not yet renamed over `active`.
     case switchLinkMade = "switch.link-made"
-    /// `active` renamed, the ACTIVE report and health window not yet recorded.
+    /// `active` renamed, the health window and the ACTIVE report not yet recorded.
     case switchRenamed = "switch.renamed"
+    /// The health window saved, the ACTIVE report not yet recorded.
+    case switchWatchSaved = "switch.watch-saved"
+    /// The ACTIVE report recorded, the agent not yet restarted onto the new model.
+    case switchReported = "switch.reported"
+    /// A tensor delta made some fetched tensors durable, more are still to come.
+    case deltaCheckpoint = "delta.checkpoint"
 
     func reach() {
         guard let named = getenv("EDGEVLM_TEST_KILL_AT"), String(cString: named) == rawValue else { return }
