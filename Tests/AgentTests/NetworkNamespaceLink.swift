@@ -26,17 +26,8 @@ final class NetworkNamespaceLink: @unchecked Sendable {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        let (status, text) = try runCapturingOutput("/usr/sbin/ip", arguments)
+        guard status == 0 else {
             throw Failure(description: "ip \(arguments.joined(separator: " ")) failed: \(text)")
         }
         return text

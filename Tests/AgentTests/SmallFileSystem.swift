@@ -28,23 +28,9 @@ final class SmallFileSystem: @unchecked Sendable {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        // A file, not a pipe: a process another test spawns meanwhile (a coordinator) may inherit
-        // the pipe's write end and keep a read to EOF waiting for as long as it runs.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("edgevlm-fs-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        let (status, text) = try runCapturingOutput("/usr/bin/env", arguments,
+                                                    environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+        guard status == 0 else {
             throw Failure(description: "\(arguments.joined(separator: " ")) failed: \(text)")
         }
         return text
