@@ -155,6 +155,34 @@ struct ModelRolloutIntegrationTests {
         #expect(agent.isRunning)
     }
 
+    /// A well-formed, validly signed file the loader refuses (a required tensor renamed in the
+    /// header): loading it for the canary fails, FAILED names the tensor, the rollout pauses,
+    /// nothing is activated and the agent keeps running.
+    @Test func unloadableModelIsNeverActivatedAndPausesTheRollout() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let canary = root.appendingPathComponent("canary.json")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data("""
+            {"max_seconds": 60, "max_rss_mib": 0, "max_fallbacks": 0, "cases": [{"image": \
+            "\(ModelUpdateFixtures.root.path)/Tests/RuntimeTests/Fixtures/vision-goldens/small.png", \
+            "prompt": "Describe the image.", "expect": []}]}
+            """.utf8).write(to: canary)
+        let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey),
+                                                                 llm: "llm-unloadable",
+                                                                 extraModels: "canary_file = \"\(canary.path)\"")
+        defer { coordinator.stop() }
+        defer { agent.stop() }
+        let paused = try await H.eventually(60) {
+            let detail = try await Self.detail(coordinator, rollout)
+            return detail.rollout.phase == .paused
+                && detail.devices.contains { $0.state == .failed && $0.reason.contains("blk.1.ffn_down.weight") }
+        }
+        #expect(paused, "log: \((try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "")")
+        #expect(try ModelStore(stateDirectory: agent.state.path).activeModel() == nil)
+        #expect(agent.isRunning)
+    }
+
     /// Not enough disk for the model after keeping the queue's floor: refused before any byte
     /// is fetched, the reason reaches the coordinator.
     @Test func tooLittleDiskIsRefusedBeforeDownloading() async throws {

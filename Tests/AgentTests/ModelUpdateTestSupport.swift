@@ -21,7 +21,7 @@ enum ModelUpdateFixtures {
         var tensors: [Tensor]
     }
 
-    /// gguf-py's view of the test files, keyed "demo-llm", "demo-mmproj", "llm-v2", "llm-nan".
+    /// gguf-py's view of the test files, keyed "demo-llm", "demo-mmproj", "llm-v2", "llm-nan", "llm-unloadable".
     static func digests() throws -> [String: Described] {
         let path = dataDirectory + "/digests.json"
         guard let data = FileManager.default.contents(atPath: path) else {

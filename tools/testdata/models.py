@@ -8,6 +8,9 @@ Usage: models.py OUTDIR   (writes OUTDIR/models/; skips the work when it is up t
                     value (the F32 norms and biases scaled by 1.001); same layout, same header.
   llm-nan.gguf      the demo LLM with token_embd.weight set to NaN: a file whose digests are
                     valid but whose model cannot answer the canary.
+  llm-unloadable.gguf  the demo LLM with one tensor renamed in the header (blk.1.ffn_down.weight ->
+                    blk.1.ffn_dowX.weight, same length): a well-formed GGUF with valid digests
+                    that the model loader refuses (a required tensor is missing).
   digests.json      for those files and the demo pair: size, SHA-256 of the whole file and of
                     every tensor's data bytes (gguf-py's GGUFReader offsets), in file order.
 """
@@ -25,7 +28,7 @@ import gguf  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LLM = ROOT / "models/demo/edgevlm-demo-F16.gguf"
 DEMO_MMPROJ = ROOT / "models/demo/mmproj-edgevlm-demo-F16.gguf"
-VERSION = "1"
+VERSION = "2"
 
 
 def describe(path):
@@ -62,6 +65,13 @@ def poison(t):
         t.data[...] = np.nan
 
 
+def rename_ffn_down(t):
+    if t.name == "blk.1.ffn_down.weight":
+        # The tensor-info field's parts: name length, name bytes, dims, type, offset.
+        name = t.field.parts[1]
+        name[...] = np.frombuffer(b"blk.1.ffn_dowX.weight", dtype=np.uint8)
+
+
 def main():
     out = Path(sys.argv[1]) / "models"
     stamp = out / "VERSION"
@@ -70,11 +80,13 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     modified_copy(DEMO_LLM, out / "llm-v2.gguf", finetune)
     modified_copy(DEMO_LLM, out / "llm-nan.gguf", poison)
+    modified_copy(DEMO_LLM, out / "llm-unloadable.gguf", rename_ffn_down)
     digests = {
         "demo-llm": describe(DEMO_LLM),
         "demo-mmproj": describe(DEMO_MMPROJ),
         "llm-v2": describe(out / "llm-v2.gguf"),
         "llm-nan": describe(out / "llm-nan.gguf"),
+        "llm-unloadable": describe(out / "llm-unloadable.gguf"),
     }
     (out / "digests.json").write_text(json.dumps(digests, indent=1))
     stamp.write_text(VERSION + str(DEMO_LLM.stat().st_mtime_ns))
