@@ -60,6 +60,13 @@ class Config:
     ctx: int = 1024
     vocab_size: int = 0            # set from the tokenizer
     eps: float = 1e-6
+    # Training-time initialisation of the learned 70x70 ViT position table (not a format field):
+    # a crop of h x w patches reads rows floor(70 i / h), so crops of different sizes use nearly
+    # disjoint table entries; random init leaves most of them near zero for a long time and the
+    # ViT without positions cannot compose shape from its patches. A smooth 2-D sin-cos table
+    # gives every entry a consistent position from step 0.
+    pos_init_sincos: bool = False
+    pos_init_scale: float = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +221,18 @@ def sincos_2d(h: int, w: int, d: int) -> torch.Tensor:
     return torch.cat([x.sin(), x.cos(), y.sin(), y.cos()], dim=1).float()
 
 
+def pos_table_sincos(width: int, scale: float) -> torch.Tensor:
+    """[70*70, width] 2-D sin-cos table over the 70x70 bucket grid (row-major), features
+    (sin x, cos x, sin y, cos y) with width/4 geometric periods from 140 down to 10 buckets (one
+    patch of a 12-patch crop is ~6 buckets), times `scale`."""
+    k = torch.arange(width // 4, dtype=torch.float64)
+    omega = 2 * math.pi / (2 * POS_GRID) * 14.0 ** (k / max(width // 4 - 1, 1))
+    t = torch.arange(POS_GRID * POS_GRID)
+    x = (t % POS_GRID).double()[:, None] * omega
+    y = (t // POS_GRID).double()[:, None] * omega
+    return (torch.cat([x.sin(), x.cos(), y.sin(), y.cos()], dim=1) * scale).float()
+
+
 def gelu_tanh(x):
     return F.gelu(x, approximate="tanh")
 
@@ -344,7 +363,11 @@ class DemoVLM(nn.Module):
         W = c.v_width
         self.patch = nn.Linear(3 * c.patch_size * c.patch_size, W)  # = Conv2d(3,W,14,14) weights
         self.pos = nn.Embedding(POS_GRID * POS_GRID, W)
-        nn.init.normal_(self.pos.weight, std=0.02)
+        if c.pos_init_sincos:
+            with torch.no_grad():
+                self.pos.weight.copy_(pos_table_sincos(W, c.pos_init_scale))
+        else:
+            nn.init.normal_(self.pos.weight, std=0.02)
         self.vit = nn.ModuleList(VitBlock(c) for _ in range(c.v_layers))
         self.post_ln = nn.LayerNorm(W, eps=c.eps)
         self.resampler = Resampler(c)

@@ -167,15 +167,21 @@ def _font(px: int):
     return _FONTS[px]
 
 
+# The model's slice size (clip.vision.image_size); image sizes scale with it so that the reference
+# slicing gives the same overview + 0-6 slices at any slice size.
+BASE_SIDE = 168
+
+
 def _image_size(rng: random.Random) -> tuple[int, int]:
-    # Area between ~0.8 and ~4.5 slices of 168x168 (the model's slice size), aspect 1:3 .. 3:1,
-    # sides in [168, 672]: 1 to 6 slices plus the overview.
+    # Area between ~0.8 and ~4.5 slices of BASE_SIDE^2, aspect 1:3 .. 3:1, sides in
+    # [BASE_SIDE, 4 BASE_SIDE]: 1 to 6 slices plus the overview.
+    b = BASE_SIDE
     while True:
-        area = 168 * 168 * math.exp(rng.uniform(math.log(0.8), math.log(4.5)))
+        area = b * b * math.exp(rng.uniform(math.log(0.8), math.log(4.5)))
         aspect = math.exp(rng.uniform(math.log(1 / 3), math.log(3)))
         w = int(round(math.sqrt(area * aspect)))
         h = int(round(math.sqrt(area / aspect)))
-        if 168 <= w <= 672 and 168 <= h <= 672:
+        if b <= w <= 4 * b and b <= h <= 4 * b:
             return w, h
 
 

@@ -357,6 +357,9 @@ def main():
                     help="weight of the per-object probe during --vision-only-steps")
     ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
                                    "(fresh optimizer and schedule; fine-tuning)")
+    ap.add_argument("--init-heads", help="with --init: take the training-only probe heads (aux, "
+                                         "object pool) from this full checkpoint instead (a run's "
+                                         "model.pt has none; its last ckpt.pt has them)")
     ap.add_argument("--lm-to-vision-after", type=int, default=0,
                     help="the LM loss reaches the vision tower and resampler only from this step on "
                          "(before: probes, attention and variance terms only; keeps the LM from "
@@ -417,8 +420,11 @@ def main():
     if args.init:
         ck = torch.load(args.init, weights_only=False)
         model.load_state_dict(ck["state"])
-        if "aux" in ck:
-            aux.load_state_dict(ck["aux"])
+        hk = torch.load(args.init_heads, weights_only=False) if args.init_heads else ck
+        if "aux" in hk:
+            aux.load_state_dict(hk["aux"])
+        if "objhead" in hk:
+            objhead.load_state_dict(hk["objhead"])
     if args.resume:
         ck = torch.load(args.resume, weights_only=False)
         model.load_state_dict(ck["state"])
