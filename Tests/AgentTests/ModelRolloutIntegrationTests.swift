@@ -130,11 +130,9 @@ struct ModelRolloutIntegrationTests {
         #expect(agent.isRunning, "a refused model does not stop the agent")
     }
 
-    /// Weights that load but answer nonsense (NaN embeddings; digests and signature valid):
-    /// the canary stops them, FAILED with the canary's reason, the rollout pauses.
-    @Test func canaryFailureIsNeverActivatedAndPausesTheRollout() async throws {
-        let root = try H.temporaryDirectory("rollout")
-        defer { try? FileManager.default.removeItem(at: root) }
+    /// A canary set of one image with no expected words: it passes whenever the staged model
+    /// loads and answers (the cases below fail it by not loading or by answering NaN).
+    static func oneImageCanary(in root: URL) throws -> URL {
         let canary = root.appendingPathComponent("canary.json")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try Data("""
@@ -142,6 +140,15 @@ struct ModelRolloutIntegrationTests {
             "\(ModelUpdateFixtures.root.path)/Tests/RuntimeTests/Fixtures/vision-goldens/small.png", \
             "prompt": "Describe the image.", "expect": []}]}
             """.utf8).write(to: canary)
+        return canary
+    }
+
+    /// Weights that load but answer nonsense (NaN embeddings; digests and signature valid):
+    /// the canary stops them, FAILED with the canary's reason, the rollout pauses.
+    @Test func canaryFailureIsNeverActivatedAndPausesTheRollout() async throws {
+        let root = try H.temporaryDirectory("rollout")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let canary = try Self.oneImageCanary(in: root)
         let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey), llm: "llm-nan",
                                                                  extraModels: "canary_file = \"\(canary.path)\"")
         defer { coordinator.stop() }
@@ -161,13 +168,7 @@ struct ModelRolloutIntegrationTests {
     @Test func unloadableModelIsNeverActivatedAndPausesTheRollout() async throws {
         let root = try H.temporaryDirectory("rollout")
         defer { try? FileManager.default.removeItem(at: root) }
-        let canary = root.appendingPathComponent("canary.json")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try Data("""
-            {"max_seconds": 60, "max_rss_mib": 0, "max_fallbacks": 0, "cases": [{"image": \
-            "\(ModelUpdateFixtures.root.path)/Tests/RuntimeTests/Fixtures/vision-goldens/small.png", \
-            "prompt": "Describe the image.", "expect": []}]}
-            """.utf8).write(to: canary)
+        let canary = try Self.oneImageCanary(in: root)
         let (coordinator, agent, rollout) = try await Self.setUp(root: root, signer: try #require(Self.operatorKey),
                                                                  llm: "llm-unloadable",
                                                                  extraModels: "canary_file = \"\(canary.path)\"")
