@@ -18,6 +18,11 @@ struct ModelSwitchKillIntegrationTests {
             && FileManager.default.contents(atPath: active.mmprojPath) == FileManager.default.contents(atPath: ModelUpdateFixtures.demoMMProj)
     }
 
+    /// Whether the agent process ended by SIGKILL (its own test crash point), not by an exit.
+    static func killedBySIGKILL(_ agent: H.AgentProcess) -> Bool {
+        agent.process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus == SIGKILL } ?? false
+    }
+
     @Test func killsAtEachSwitchPointLeaveOldOrNewNeverHalf() async throws {
         let root = try H.temporaryDirectory("switchkill")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -29,7 +34,7 @@ struct ModelSwitchKillIntegrationTests {
         let log = { (try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
         let store = try ModelStore(stateDirectory: agent.state.path)
         let models = agent.state.appendingPathComponent("models").path
-        func killed() -> Bool { agent.process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus == SIGKILL } ?? false }
+        func killed() -> Bool { Self.killedBySIGKILL(agent) }
 
         // 1. Killed with the files in slot A but its record unwritten: the old model runs.
         #expect(await H.eventually(40) { killed() }, "log: \(log())")
@@ -86,7 +91,7 @@ struct ModelSwitchKillIntegrationTests {
         let log = { (try? String(contentsOf: agent.state.appendingPathComponent("agent.log"), encoding: .utf8)) ?? "" }
         let store = try ModelStore(stateDirectory: agent.state.path)
         let models = agent.state.appendingPathComponent("models").path
-        func killed() -> Bool { agent.process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus == SIGKILL } ?? false }
+        func killed() -> Bool { Self.killedBySIGKILL(agent) }
 
         #expect(await H.eventually(40) { killed() }, "log: \(log())")
         #expect(store.activeModel()?.record.modelDigest == rollout.modelDigest && Self.runsACompleteModel(store))

@@ -112,6 +112,19 @@ struct ServerTests {
         await harness.stop()
     }
 
+    /// A TLS client transport to the harness that can send gzip and deflate, `default` unless a
+    /// call's options say otherwise.
+    static func compressingTransport(_ harness: ServerHarness, default algorithm: CompressionAlgorithm) throws
+        -> HTTP2ClientTransport.Posix {
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.compression = .init(algorithm: algorithm, enabledAlgorithms: [.gzip, .deflate])
+        let caPEM = try #require(harness.server.tls?.caCertificatePEM)
+        return try HTTP2ClientTransport.Posix(
+            target: .ipv4(host: "127.0.0.1", port: harness.grpcPort),
+            transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) },
+            config: config)
+    }
+
     /// Uploads compressed with gzip and with deflate (as the agent sends them) are decompressed,
     /// stored and counted like plain ones.
     @Test("compressed result uploads are accepted and counted", arguments: StoreBackend.allCases)
@@ -122,13 +135,7 @@ struct ServerTests {
                 let token = try await harness.enrollmentToken(client)
                 return try await ServerHarness.enroll(client, token: token, hardwareID: "hw-gzip")
             }
-            var config = HTTP2ClientTransport.Posix.Config.defaults
-            config.compression = .init(algorithm: .gzip, enabledAlgorithms: [.gzip, .deflate])
-            let caPEM = try #require(harness.server.tls?.caCertificatePEM)
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(host: "127.0.0.1", port: harness.grpcPort),
-                transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) },
-                config: config)
+            let transport = try Self.compressingTransport(harness, default: .gzip)
             try await withGRPCClient(transport: transport) { client in
                 let devices = FleetDeviceService.Client(wrapping: client)
                 let auth = FleetAuthorization.metadata(bearer: credential)
@@ -168,13 +175,7 @@ struct ServerTests {
                 let token = try await harness.enrollmentToken(client)
                 return try await ServerHarness.enroll(client, token: token, hardwareID: "hw-plain")
             }
-            var config = HTTP2ClientTransport.Posix.Config.defaults
-            config.compression = .init(algorithm: .none, enabledAlgorithms: [.gzip, .deflate])
-            let caPEM = try #require(harness.server.tls?.caCertificatePEM)
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(host: "127.0.0.1", port: harness.grpcPort),
-                transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) },
-                config: config)
+            let transport = try Self.compressingTransport(harness, default: .none)
             try await withGRPCClient(transport: transport) { client in
                 let devices = FleetDeviceService.Client(wrapping: client)
                 let auth = FleetAuthorization.metadata(bearer: credential)
