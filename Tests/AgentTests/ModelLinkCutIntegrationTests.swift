@@ -53,21 +53,21 @@ struct ModelLinkCutIntegrationTests {
 
         var cutAt: [Int64] = []
         for fraction in [0.30, 0.60, 0.98] {
+            // Cut on the bytes that crossed the link (headers included), not on what the device
+            // has written: staged bytes lag behind the socket buffer, and on a loaded machine the
+            // last 2 % arrived between the poll and the cut. Payload that crossed the link is at
+            // most `crossed`, so a cut below `full` leaves the download unfinished by construction.
+            let crossed = { link.txBytes - linkBefore }
             let target = Int64(Double(full) * fraction)
             if fraction > 0.9 {
-                // The last 2 % pass in a quarter second at 3 Mbit/s, and a loaded machine polls
-                // too late (the download had finished, staging was empty): slow the link to
-                // 0.8 Mbit/s from 90 % on so the window lasts about a second.
-                let near = Int64(Double(full) * 0.90)
-                _ = await H.eventually(120) { Self.stagedBytes(store.stagingDirectory) >= near }
+                // Slow the link to 0.8 Mbit/s from 90 % on, so the poll and the `ip link set
+                // down` (a process spawn, slow under load) land well before the end.
+                _ = await H.eventually(120) { crossed() >= Int64(Double(full) * 0.90) }
                 try link.limit(kilobitsPerSecond: 800)
             }
-            let reached = await H.eventually(120) { Self.stagedBytes(store.stagingDirectory) >= target }
+            let reached = await H.eventually(120) { crossed() >= target }
             try link.cut()
-            let staged = Self.stagedBytes(store.stagingDirectory)
-            cutAt.append(staged)
             #expect(reached, "download did not reach \(fraction) before the cut; log: \(log())")
-            #expect(staged < full, "the cut at \(fraction) landed after the download finished")
             // Hold the cut until the device has drained what its socket buffered and the stall
             // timeout (1 s) dropped the connection: nothing staged for 2.5 s. A short cut is
             // simply bridged by TCP.
@@ -78,6 +78,9 @@ struct ModelLinkCutIntegrationTests {
                 let now = Self.stagedBytes(store.stagingDirectory)
                 if now != last { last = now; quietSince = ContinuousClock.now }
             }
+            let staged = Self.stagedBytes(store.stagingDirectory)
+            cutAt.append(staged)
+            #expect(staged < full, "the cut at \(fraction) landed after the download finished (\(crossed()) bytes crossed)")
             try link.heal()
         }
 
