@@ -257,7 +257,8 @@ static void fp16_to_fp32_neon(const void *vx, float *y, int64_t n) {
 
 #define DEFINE_TILE(NAME, ATTR, BLOCK, LOAD, DOT16, RM, RN) \
 ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
-                      float *out, int64_t out_stride) { \
+                      float *out, int64_t out_stride, ptrdiff_t pf) { \
+    (void)pf; \
     float32x4_t acc[RM][RN]; \
     for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = vdupq_n_f32(0); \
     for (int64_t k = 0; k < nb; k++) { \
@@ -283,7 +284,7 @@ ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a
 
 #define DEFINE_TILED_MUL_MAT(NAME, ATTR, BLOCK, LOAD, DOT16) \
 CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, LOAD, DOT16) \
-CK_DEFINE_TILED_DRIVER(NAME)
+CK_DEFINE_TILED_DRIVER(NAME, 0) /* prefetch not yet measured on an ARM device */
 
 #define NO_ATTR
 DEFINE_TILED_MUL_MAT(mul_mat_q4_0_neon, NO_ATTR, block_q4_0, TILE_LOAD_Q4_0, dot16_neon)

@@ -489,7 +489,7 @@ AVX2 static inline __m256i tile_dot_avx2(const __m256i absw, const __m256i signe
 
 #define DEFINE_TILE(NAME, ATTR, BLOCK, UNPACK, DOT, RM, RN) \
 ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
-                      float *out, int64_t out_stride) { \
+                      float *out, int64_t out_stride, ptrdiff_t pf) { \
     __m256 acc[RM][RN]; \
     for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = _mm256_setzero_ps(); \
     for (int64_t k = 0; k < nb; k++) { \
@@ -501,6 +501,7 @@ ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a
         } \
         for (int i = 0; i < RM; i++) { \
             const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes) + k; \
+            if (pf) _mm_prefetch((const char *)x + pf, _MM_HINT_T0); \
             const __m256i q = UNPACK(x); \
             const __m256i absq = _mm256_sign_epi8(q, q); \
             const float dw = CK_FP16(x->d); \
@@ -515,7 +516,7 @@ ATTR static void NAME(int64_t nb, const char *w, size_t row_bytes, const char *a
 
 #define DEFINE_TILED_MUL_MAT(NAME, ATTR, BLOCK, UNPACK, DOT) \
 CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, UNPACK, DOT) \
-CK_DEFINE_TILED_DRIVER(NAME)
+CK_DEFINE_TILED_DRIVER(NAME, 1)
 
 DEFINE_TILED_MUL_MAT(mul_mat_q4_0_avx2, AVX2, block_q4_0, tile_unpack_q4_0, tile_dot_avx2)
 DEFINE_TILED_MUL_MAT(mul_mat_q8_0_avx2, AVX2, block_q8_0, tile_unpack_q8_0, tile_dot_avx2)
@@ -524,8 +525,9 @@ DEFINE_TILED_MUL_MAT(mul_mat_q8_0_avx2, AVX2, block_q8_0, tile_unpack_q8_0, tile
 // vpdpbusd multiplies unsigned by signed bytes, so one operand is made unsigned once per block
 // and the bias it adds is removed by seeding the integer sum with its negation:
 //   Q4_0: Σ (q-8)·a = Σ q·a − 8·Σa   (q in 0..15 unsigned; the −8·Σa seed is per activation)
-//   Q8_0: Σ w·a = Σ (a+128)·w − 128·Σw (a+128 unsigned; the −128·Σw seed is per weight row)
-// Per pair and two blocks that leaves vpdpbusd, a conversion, the scale product and one FMA.
+//   Q8_0: Σ w·a = Σ (w+128)·a − 128·Σa (w+128 = w xor 0x80 unsigned; the seed is per activation)
+// The seeds depend on the activation only, so at batch 1 each weight pair costs one xor (Q8_0),
+// vpdpbusd, a conversion, the scale product and one FMA.
 // The blocks' scale products sit in the two 256-bit halves of one vector.
 #define ZMM __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 
@@ -550,19 +552,22 @@ ZMM static inline __m256i z_nibbles(const uint8_t *qs) {
     wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
 } while (0)
 #define Z_Q8_0_WEIGHT(x, k, two, wq, wseed, wd) do { \
-    wq = z_join(_mm256_loadu_si256((const __m256i *)(x)[k].qs), \
-                (two) ? _mm256_loadu_si256((const __m256i *)(x)[(k) + 1].qs) : _mm256_setzero_si256()); \
-    wseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq)); \
+    wq = _mm512_xor_si512(z_join(_mm256_loadu_si256((const __m256i *)(x)[k].qs), \
+                                 (two) ? _mm256_loadu_si256((const __m256i *)(x)[(k) + 1].qs) : _mm256_setzero_si256()), \
+                          _mm512_set1_epi8((char)0x80)); \
+    wseed = _mm512_setzero_si512(); \
     wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
 } while (0)
-// Activation side: Q4_0 weights take a as is (seed −8·Σa); Q8_0 weights take a+128.
+// Activation side: both take a as is; the seed removes the weights' bias (8 or 128) times Σa.
 #define Z_ACT_FOR_Q4_0(aq, aseed) do { \
     aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), aq)); \
 } while (0)
-#define Z_ACT_FOR_Q8_0(aq, aseed) do { aq = _mm512_xor_si512(aq, _mm512_set1_epi8((char)0x80)); aseed = _mm512_setzero_si512(); } while (0)
+#define Z_ACT_FOR_Q8_0(aq, aseed) do { \
+    aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), aq)); \
+} while (0)
 // The pair's integer dot: unsigned operand first.
 #define Z_DOT_Q4_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
-#define Z_DOT_Q8_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(wseed, aq, wq)
+#define Z_DOT_Q8_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
 
 // The weight side of a 4-row strip is prepared once per strip (unpacked bytes, seeds and
 // per-half scales, 192 bytes per row and block pair) and reused by every activation tile.
@@ -572,7 +577,7 @@ typedef struct { __m512i q, seed; __m512 d; } z_weight;
 // at most one tile); the arithmetic is identical, so results do not depend on the variant.
 #define DEFINE_TILE_ZMM(NAME, BLOCK, WEIGHT, ACT, DOT, PACKED, RM, RN) \
 ZMM static void NAME(int64_t nb, const z_weight *ws, const char *w, size_t row_bytes, const char *a, size_t act_bytes, \
-                     float *out, int64_t out_stride) { \
+                     float *out, int64_t out_stride, ptrdiff_t pf) { \
     __m512 acc[RM][RN]; \
     for (int i = 0; i < RM; i++) for (int j = 0; j < RN; j++) acc[i][j] = _mm512_setzero_ps(); \
     for (int64_t k = 0, p = 0; k < nb; k += 2, p++) { \
@@ -588,7 +593,11 @@ ZMM static void NAME(int64_t nb, const z_weight *ws, const char *w, size_t row_b
         for (int i = 0; i < RM; i++) { \
             z_weight wv; \
             if (PACKED) { wv = ws[p * 4 + i]; } \
-            else { const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes); WEIGHT(x, k, two, wv.q, wv.seed, wv.d); } \
+            else { \
+                const BLOCK *x = (const BLOCK *)(w + (size_t)i * row_bytes); \
+                if (pf) _mm_prefetch((const char *)(x + k) + pf, _MM_HINT_T0); \
+                WEIGHT(x, k, two, wv.q, wv.seed, wv.d); \
+            } \
             for (int j = 0; j < RN; j++) { \
                 const __m512i dot = DOT(wv.q, wv.seed, aq[j], aseed[j]); \
                 acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(wv.d, ad[j]), _mm512_cvtepi32_ps(dot), acc[i][j]); \
@@ -599,7 +608,7 @@ ZMM static void NAME(int64_t nb, const z_weight *ws, const char *w, size_t row_b
 }
 
 typedef void (*z_tile_fn)(int64_t nb, const z_weight *ws, const char *w, size_t row_bytes, const char *a,
-                          size_t act_bytes, float *out, int64_t out_stride);
+                          size_t act_bytes, float *out, int64_t out_stride, ptrdiff_t pf);
 
 #define DEFINE_ZMM_TILES(NAME, BLOCK, WEIGHT, ACT, DOT, PACKED) \
 DEFINE_TILE_ZMM(NAME##_1x1, BLOCK, WEIGHT, ACT, DOT, PACKED, 1, 1) DEFINE_TILE_ZMM(NAME##_1x2, BLOCK, WEIGHT, ACT, DOT, PACKED, 1, 2) \
@@ -621,6 +630,7 @@ ZMM static void NAME(int64_t n, const void *w, size_t row_bytes, int64_t nrows, 
                      int64_t batch, float *out, int64_t out_stride) { \
     const int64_t nb = n / 32, np = (nb + 1) / 2; \
     z_weight *ws = batch > 3 ? aligned_alloc(64, (size_t)np * 4 * sizeof(z_weight)) : NULL; \
+    const ptrdiff_t pf = ck_tile_prefetch_distance(row_bytes); \
     for (int64_t r = 0; r < nrows; r += 4) { \
         const int64_t rm = nrows - r < 4 ? nrows - r : 4; \
         const char *wr = (const char *)w + (size_t)r * row_bytes; \
@@ -636,7 +646,8 @@ ZMM static void NAME(int64_t n, const void *w, size_t row_bytes, int64_t nrows, 
         for (int64_t b = 0; b < batch; b += 3) { \
             const int64_t rn = batch - b < 3 ? batch - b : 3; \
             const z_tile_fn tile = ws ? NAME##_packed_tiles[rm - 1][rn - 1] : NAME##_inline_tiles[rm - 1][rn - 1]; \
-            tile(nb, ws, wr, row_bytes, (const char *)act + (size_t)b * act_bytes, act_bytes, out + b * out_stride + r, out_stride); \
+            tile(nb, ws, wr, row_bytes, (const char *)act + (size_t)b * act_bytes, act_bytes, out + b * out_stride + r, \
+                 out_stride, ws ? 0 : pf); \
         } \
     } \
     free(ws); \
