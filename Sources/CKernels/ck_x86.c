@@ -479,6 +479,11 @@ AVX2 static void gelu_fp16_table_avx2(const float *x, float *y, int64_t n) {
 AVX2 static inline __m256i tile_unpack_q4_0(const block_q4_0 *x) {
     return _mm256_sub_epi8(bytes_from_nibbles_32(x->qs), _mm256_set1_epi8(8));
 }
+/// Q5_0: nibble | high bit << 4, minus 16 (a clear bit ORs in 0xF0, which is the −16).
+AVX2 static inline __m256i tile_unpack_q5_0(const block_q5_0 *x) {
+    const __m256i high = _mm256_andnot_si256(bytes_from_bits_32(x->qh), _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(bytes_from_nibbles_32(x->qs), high);
+}
 AVX2 static inline __m256i tile_unpack_q8_0(const block_q8_0 *x) {
     return _mm256_loadu_si256((const __m256i *)x->qs);
 }
@@ -519,6 +524,7 @@ CK_DEFINE_TILES(DEFINE_TILE, NAME, ATTR, BLOCK, UNPACK, DOT) \
 CK_DEFINE_TILED_DRIVER(NAME, 1)
 
 DEFINE_TILED_MUL_MAT(mul_mat_q4_0_avx2, AVX2, block_q4_0, tile_unpack_q4_0, tile_dot_avx2)
+DEFINE_TILED_MUL_MAT(mul_mat_q5_0_avx2, AVX2, block_q5_0, tile_unpack_q5_0, tile_dot_avx2)
 DEFINE_TILED_MUL_MAT(mul_mat_q8_0_avx2, AVX2, block_q8_0, tile_unpack_q8_0, tile_dot_avx2)
 
 // AVX-512 VNNI on zmm: two 32-element blocks per register, and no sign fix-up per pair.
@@ -558,6 +564,19 @@ ZMM static inline __m256i z_nibbles(const uint8_t *qs) {
     wseed = _mm512_setzero_si512(); \
     wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
 } while (0)
+// Q5_0: the nibbles plus 16 where the block's high bit is set, 0..31 unsigned (seed −16·Σa).
+ZMM static inline __mmask64 z_q5_high_bits(const block_q5_0 *x, int two) {
+    uint32_t lo, hi = 0;
+    memcpy(&lo, x[0].qh, 4);
+    if (two) memcpy(&hi, x[1].qh, 4);
+    return _cvtu64_mask64((uint64_t)lo | (uint64_t)hi << 32);
+}
+#define Z_Q5_0_WEIGHT(x, k, two, wq, wseed, wd) do { \
+    wq = z_join(z_nibbles((x)[k].qs), (two) ? z_nibbles((x)[(k) + 1].qs) : _mm256_setzero_si256()); \
+    wq = _mm512_mask_add_epi8(wq, z_q5_high_bits((x) + (k), (two)), wq, _mm512_set1_epi8(16)); \
+    wseed = _mm512_setzero_si512(); \
+    wd = z_halves(CK_FP16((x)[k].d), (two) ? CK_FP16((x)[(k) + 1].d) : 0.0f); \
+} while (0)
 // Activation side: both take a as is; the seed removes the weights' bias (8 or 128) times Σa.
 #define Z_ACT_FOR_Q4_0(aq, aseed) do { \
     aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), aq)); \
@@ -566,7 +585,11 @@ ZMM static inline __m256i z_nibbles(const uint8_t *qs) {
     aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), aq)); \
 } while (0)
 // The pair's integer dot: unsigned operand first.
+#define Z_ACT_FOR_Q5_0(aq, aseed) do { \
+    aseed = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(16), aq)); \
+} while (0)
 #define Z_DOT_Q4_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
+#define Z_DOT_Q5_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
 #define Z_DOT_Q8_0(wq, wseed, aq, aseed) _mm512_dpbusd_epi32(aseed, wq, aq)
 
 // The weight side of a 4-row strip is prepared once per strip (unpacked bytes, seeds and
@@ -654,6 +677,7 @@ ZMM static void NAME(int64_t n, const void *w, size_t row_bytes, int64_t nrows, 
 }
 
 DEFINE_ZMM_MUL_MAT(mul_mat_q4_0_zmm, block_q4_0, Z_Q4_0_WEIGHT, Z_ACT_FOR_Q4_0, Z_DOT_Q4_0)
+DEFINE_ZMM_MUL_MAT(mul_mat_q5_0_zmm, block_q5_0, Z_Q5_0_WEIGHT, Z_ACT_FOR_Q5_0, Z_DOT_Q5_0)
 DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, Z_Q8_0_WEIGHT, Z_ACT_FOR_Q8_0, Z_DOT_Q8_0)
 
 void ck_fill_avx2(ck_kernel_table *t) {
@@ -676,6 +700,7 @@ void ck_fill_avx2(ck_kernel_table *t) {
     t->prep[CK_TYPE_Q8_0] = prep_q8_0_avx2;
     t->prep[CK_TYPE_F16] = prep_f16_avx2;
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_avx2;
+    t->mul_mat[CK_TYPE_Q5_0] = mul_mat_q5_0_avx2;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_avx2;
 }
 
@@ -687,6 +712,7 @@ void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q5_0] = dot_q5_0_vnni;
     t->dot[CK_TYPE_Q8_0] = dot_q8_0_vnni;
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_zmm;
+    t->mul_mat[CK_TYPE_Q5_0] = mul_mat_q5_0_zmm;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_zmm;
 }
 #endif

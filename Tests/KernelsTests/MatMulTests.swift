@@ -81,10 +81,10 @@ import Testing
         }
     }
 
-    /// The register-tiled Q4_0/Q8_0 products give every (row, token) the same arithmetic
+    /// The register-tiled Q4_0/Q5_0/Q8_0 products give every (row, token) the same arithmetic
     /// whatever tile, batch or thread split it falls in: a batch equals its rows computed alone,
     /// bit for bit (decode and prefill agree), on every ISA level.
-    @Test(arguments: [GGMLType.q4_0, .q8_0, .q4_K, .f16])
+    @Test(arguments: [GGMLType.q4_0, .q5_0, .q8_0, .q4_K, .f16])
     func batchResultsEqualSingleRowResults(type: GGMLType) throws {
         let pool = ThreadPool(threadCount: 3)
         let rows = 23, blocks = 4, batch = 11
