@@ -162,6 +162,11 @@ double ck_exp_shifted(float *y, const float *x, int64_t n, float shift) {
     return table_current.exp_shifted(y, x, n, shift);
 }
 
+void ck_swiglu(float *y, const float *g, const float *u, int64_t n) {
+    ensure();
+    table_current.swiglu(y, g, u, n);
+}
+
 void ck_attention_f32(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
                       const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
                       float *out, int64_t out_stride, float *scratch) {

@@ -91,6 +91,8 @@ typedef struct {
     ck_dot_fn dot[31];
     /// y = exp(x - shift) for softmax rows, returning the sum (ck_exp.c).
     double (*exp_shifted)(float *y, const float *x, int64_t n, float shift);
+    /// y = silu(g)·u on the same exponential (ck_exp.c).
+    void (*swiglu)(float *y, const float *g, const float *u, int64_t n);
     /// ggml's table GELU (ck_gelu_fp16_table).
     void (*gelu_fp16)(const float *x, float *y, int64_t n);
     /// y = x·scale (+ mask) returning max(y) (ck_exp.c).
@@ -151,6 +153,7 @@ DEFINE_TILE(NAME##_4x2, __VA_ARGS__, 4, 2) DEFINE_TILE(NAME##_4x3, __VA_ARGS__, 
 
 void ck_fill_scalar(ck_kernel_table *t);
 double ck_exp_shifted_generic(float *y, const float *x, int64_t n, float shift);
+void ck_swiglu_generic(float *y, const float *g, const float *u, int64_t n);
 float ck_scale_max_generic(float *y, const float *x, const float *mask, int64_t n, float scale);
 void ck_attention_f32_generic(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
                               const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
@@ -158,6 +161,8 @@ void ck_attention_f32_generic(const float *q, int64_t q_stride, int64_t rows, co
 #if defined(__x86_64__)
 double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
 double ck_exp_shifted_avx512(float *y, const float *x, int64_t n, float shift);
+void ck_swiglu_avx2(float *y, const float *g, const float *u, int64_t n);
+void ck_swiglu_avx512(float *y, const float *g, const float *u, int64_t n);
 float ck_scale_max_avx2(float *y, const float *x, const float *mask, int64_t n, float scale);
 void ck_attention_f32_avx2(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
                            const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,

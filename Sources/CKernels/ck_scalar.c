@@ -590,6 +590,7 @@ static float dot_q6_K(int64_t n, const void *vw, const void *va) {
 void ck_fill_scalar(ck_kernel_table *t) {
     memset(t, 0, sizeof(*t));
     t->exp_shifted = ck_exp_shifted_generic;
+    t->swiglu = ck_swiglu_generic;
     t->scale_max = ck_scale_max_generic;
     t->attention_f32 = ck_attention_f32_generic;
     t->gelu_fp16 = ck_gelu_fp16_table_ref;

@@ -682,6 +682,7 @@ DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, Z_Q8_0_WEIGHT, Z_ACT_FOR_Q8_0, 
 
 void ck_fill_avx2(ck_kernel_table *t) {
     t->exp_shifted = ck_exp_shifted_avx2;
+    t->swiglu = ck_swiglu_avx2;
     t->scale_max = ck_scale_max_avx2;
     t->attention_f32 = ck_attention_f32_avx2;
     t->gelu_fp16 = gelu_fp16_table_avx2;
@@ -706,6 +707,7 @@ void ck_fill_avx2(ck_kernel_table *t) {
 
 void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->exp_shifted = ck_exp_shifted_avx512;
+    t->swiglu = ck_swiglu_avx512;
     t->attention_f32 = ck_attention_f32_avx512;
     t->dot[CK_TYPE_F16] = dot_f16_avx512;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;

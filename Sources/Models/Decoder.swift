@@ -200,7 +200,11 @@ public final class Decoder: @unchecked Sendable {
             RMSNorm.apply(input: scratch.x, weight: layer.feedForwardNorm, output: scratch.h, rows: n, width: d, eps: c.rmsNormEpsilon)
             try product(names.gate, weight: layer.gate, input: scratch.h, batch: n, output: scratch.gate, pool: pool)
             try product(names.up, weight: layer.up, input: scratch.h, batch: n, output: scratch.up, pool: pool)
-            Activations.swiGLU(gate: scratch.gate, up: scratch.up, output: scratch.gate, count: n * ff)
+            let gate = scratch.gate, up = scratch.up
+            pool.parallelFor(n, minimumChunk: 8) { rows in
+                let offset = rows.lowerBound * ff
+                Activations.swiGLU(gate: gate + offset, up: up + offset, output: gate + offset, count: rows.count * ff)
+            }
             try product(names.down, weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
         }

@@ -125,6 +125,18 @@ int main(void) {
         checks++;
         if (!(fabs(sum - want) <= want * 1e-6)) { printf("FAIL exp sum %g vs %g\n", sum, want); failures++; }
     }
+    // SwiGLU on the same exponential against libm, odd length, saturated tails included.
+    {
+        float g[1003], u[1003], y[1003], r[1003];
+        for (int i = 0; i < 1003; i++) { g[i] = -12.0f + 24.0f * (float)i / 1002.0f; u[i] = (float)((i * 31) % 17) / 4.0f - 2.0f; }
+        g[5] = 100.0f; g[6] = -100.0f; g[7] = -1e30f;
+        ck_swiglu(y, g, u, 1003);
+        ck_swiglu_ref(r, g, u, 1003);
+        for (int i = 0; i < 1003; i++) {
+            checks++;
+            if (!(fabs((double)y[i] - r[i]) <= fabs((double)r[i]) * 6e-7 + 1e-30)) { printf("FAIL swiglu at %d: %g vs %g\n", i, y[i], r[i]); failures++; break; }
+        }
+    }
     // Softmax's scale + mask + maximum pass against its scalar twin (exact), odd length.
     {
         float x[1003], m[1003], y[1003], r[1003];

@@ -97,6 +97,11 @@ void ck_gelu_fp16_table_ref(const float *x, float *y, int64_t n);
 double ck_exp_shifted(float *y, const float *x, int64_t n, float shift);
 /// Scalar twin of ck_exp_shifted with libm's expf.
 double ck_exp_shifted_ref(float *y, const float *x, int64_t n, float shift);
+/// SwiGLU: y[i] = g[i] / (1 + exp(−g[i])) · u[i] for n floats (y may alias g or u). Vectorised on
+/// ck_exp_shifted's exponential (within a few ulp of the libm twin).
+void ck_swiglu(float *y, const float *g, const float *u, int64_t n);
+/// Scalar twin of ck_swiglu with libm's expf.
+void ck_swiglu_ref(float *y, const float *g, const float *u, int64_t n);
 /// Softmax's first pass: y[i] = x[i]·scale + mask[i] (mask may be NULL) for n floats (in place
 /// allowed), returning the largest y (-inf when n is 0). Vectorised; exact (one rounding each).
 float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float scale);
