@@ -131,8 +131,9 @@ struct SyncIntegrationTests {
     /// Against the current coordinator each round starts with one `Sync` call carrying results
     /// (gzip); against one without `Sync` (`--no-sync-call`, as a coordinator before it) the agent
     /// falls back to Heartbeat + UploadResults; against one without compression it sends `Sync`
-    /// uncompressed. Every result arrives once in each case.
-    @Test(arguments: [[], ["--no-sync-call"], ["--no-compression"]])
+    /// uncompressed; against one with neither, uncompressed Heartbeat + UploadResults. Every
+    /// result arrives once in each case.
+    @Test(arguments: [[], ["--no-sync-call"], ["--no-compression"], ["--no-sync-call", "--no-compression"]])
     func syncCallOrFallback(coordinatorFlags: [String]) async throws {
         let root = try H.temporaryDirectory("synccall")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -161,6 +162,10 @@ struct SyncIntegrationTests {
         switch coordinatorFlags {
         case ["--no-sync-call"]:
             #expect(syncCalls == 0 && uploadCalls > 0, "sync \(syncCalls), uploads \(uploadCalls)")
+        case ["--no-sync-call", "--no-compression"]:
+            // Neither Sync nor compression: the two UNIMPLEMENTEDs are told apart.
+            let plainUploads = try await coordinator.counter("edgevlm_upload_calls_total{encoding=\"identity\"}")
+            #expect(syncCalls == 0 && plainUploads > 0, "sync \(syncCalls), plain uploads \(plainUploads)")
         case ["--no-compression"]:
             #expect(syncCalls > 0 && syncPlain > 0 && syncGzip == 0, "sync \(syncCalls), plain \(syncPlain), gzip \(syncGzip)")
         default:
