@@ -134,8 +134,8 @@ public final class CoordinatorCore: Sendable {
     }
 
     /// A device's whole sync cycle (the `Sync` RPC): `heartbeat` and, when `results` is not
-    /// empty, `uploadResults`, run at once so each joins its own group commit; one call and one
-    /// credential parse instead of two. Returns the desired state and the upload's outcome
+    /// empty, `uploadResults`, run at once so each joins its own group commit (one RPC instead of
+    /// two; the store work is the same). Returns the desired state and the upload's outcome
     /// (empty when no results were sent). Throws what either throws; a failed call may have
     /// stored some results, which a retry acknowledges without duplicating.
     public func sync(token: String?, claimed: String, status: FleetDeviceStatus,
