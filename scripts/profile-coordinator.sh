@@ -34,7 +34,7 @@ cat "$OUT/bench.txt"
 for side in coordinator postgres; do
   [[ -f "$OUT/$side.data" ]] || continue
   echo "== $side: by DSO"
-  perf report -i "$OUT/$side.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+  perf report -i "$OUT/$side.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
   echo "== $side: top symbols"
   perf report -i "$OUT/$side.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
 done

@@ -31,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
     var insecurePlaintext = false
     @Flag(help: "Refuse compressed gRPC requests (agents then upload uncompressed).")
     var noCompression = false
+    @Flag(help: "Answer the Sync call UNIMPLEMENTED, as a coordinator before it did (to check agents' fallback).")
+    var noSyncCall = false
 
     func run() async throws {
         var configuration = CoordinatorConfiguration()
@@ -45,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.trustedModelKeys += trustModelKey
         if insecurePlaintext { configuration.insecurePlaintext = true }
         if noCompression { configuration.acceptCompression = false }
+        if noSyncCall { configuration.serveSyncCall = false }
         var logger = Logger(label: "edgevlm.coordinator")
         logger.logLevel = .info
         let server = try await CoordinatorServer.open(configuration: configuration, logger: logger)

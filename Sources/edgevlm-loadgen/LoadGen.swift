@@ -6,8 +6,9 @@ import GRPCNIOTransportHTTP2
 
 /// `edgevlm-loadgen`: simulated devices against a running coordinator on loopback. Each
 /// device "cycle" is what one device does per sync interval: one heartbeat and one upload of
-/// `--batch` results. Reports cycles/s, per-call p50/p99 and the devices that rate sustains at
-/// `--interval` seconds.
+/// `--batch` results, as two calls (Heartbeat + UploadResults) or, with `--sync-call`, one
+/// `Sync` call. Reports cycles/s, per-call p50/p99, the devices that rate sustains at
+/// `--interval` seconds and, given the process ids, CPU seconds per 1,000 cycles per process.
 @main
 struct LoadGen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +26,7 @@ struct LoadGen: AsyncParsableCommand {
     @Option(help: "Sync interval (s) for the sustainable-devices figure.") var interval = 60
     @Option(help: "Coordinator process id: report its CPU seconds over the timed phase (Linux /proc).") var coordinatorPid: Int32?
     @Option(help: "Database server process id: report its and its children's CPU over the timed phase.") var databasePid: Int32?
+    @Flag(help: "One Sync call per cycle instead of Heartbeat + UploadResults.") var syncCall = false
 
     func run() async throws {
         let token = operatorToken.hasPrefix("@")
@@ -95,11 +97,7 @@ struct LoadGen: AsyncParsableCommand {
                         heartbeat.status.queueDepth = UInt32(deviceIndex % 7)
                         heartbeat.status.agentVersion = "loadgen"
                         heartbeat.status.deviceTimeUnixMs = Int64(Date().timeIntervalSince1970 * 1000)
-                        let t0 = ContinuousClock.now
-                        _ = try await client.heartbeat(heartbeat, metadata: auth)
-                        let t1 = ContinuousClock.now
-                        stats.heartbeat.append((t1 - t0).seconds)
-                        var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+                        var results: [FleetResult] = []
                         for _ in 0..<batch {
                             seq += 1
                             var result = FleetResult()
@@ -107,8 +105,25 @@ struct LoadGen: AsyncParsableCommand {
                             result.createdAtUnixMs = heartbeat.status.deviceTimeUnixMs
                             result.text = "a person in a red jacket standing at the kiosk, looking at the screen"
                             result.source = "camera0"
-                            upload.results.append(result)
+                            results.append(result)
                         }
+                        let t0 = ContinuousClock.now
+                        if syncCall {
+                            var request = Edgevlm_Fleet_V1_SyncRequest()
+                            request.status = heartbeat.status
+                            request.results = results
+                            let response = try await client.sync(request, metadata: auth)
+                            guard response.ackedSeqs.count == results.count else {
+                                throw ValidationError("Sync acknowledged \(response.ackedSeqs.count) of \(results.count) results")
+                            }
+                            stats.heartbeat.append((ContinuousClock.now - t0).seconds)
+                            continue
+                        }
+                        _ = try await client.heartbeat(heartbeat, metadata: auth)
+                        let t1 = ContinuousClock.now
+                        stats.heartbeat.append((t1 - t0).seconds)
+                        var upload = Edgevlm_Fleet_V1_UploadResultsRequest()
+                        upload.results = results
                         _ = try await client.uploadResults(upload, metadata: auth)
                         stats.upload.append((ContinuousClock.now - t1).seconds)
                     }
@@ -125,10 +140,16 @@ struct LoadGen: AsyncParsableCommand {
         func ms(_ values: [Double], _ q: Double) -> String {
             values.isEmpty ? "-" : String(format: "%.1f", values[min(values.count - 1, Int(Double(values.count) * q))] * 1000)
         }
-        print(String(format: "ran %.1f s: %d heartbeats (%.0f/s), %d uploads (%.0f/s, %.0f results/s)", elapsed,
-                     heartbeats.count, cycles, uploads.count, Double(uploads.count) / elapsed,
-                     Double(uploads.count * batch) / elapsed))
-        print("heartbeat latency ms p50=\(ms(heartbeats, 0.5)) p99=\(ms(heartbeats, 0.99)); upload latency ms p50=\(ms(uploads, 0.5)) p99=\(ms(uploads, 0.99))")
+        if syncCall {
+            print(String(format: "ran %.1f s: %d Sync calls (%.0f cycles/s, %.0f results/s)", elapsed, heartbeats.count, cycles,
+                         cycles * Double(batch)))
+            print("sync latency ms p50=\(ms(heartbeats, 0.5)) p99=\(ms(heartbeats, 0.99))")
+        } else {
+            print(String(format: "ran %.1f s: %d heartbeats (%.0f/s), %d uploads (%.0f/s, %.0f results/s)", elapsed,
+                         heartbeats.count, cycles, uploads.count, Double(uploads.count) / elapsed,
+                         Double(uploads.count * batch) / elapsed))
+            print("heartbeat latency ms p50=\(ms(heartbeats, 0.5)) p99=\(ms(heartbeats, 0.99)); upload latency ms p50=\(ms(uploads, 0.5)) p99=\(ms(uploads, 0.99))")
+        }
         print(String(format: "sustainable devices at a %d s interval (1 heartbeat + 1 upload of %d results each): %.0f",
                      interval, batch, cycles * Double(interval)))
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
@@ -139,6 +160,17 @@ struct LoadGen: AsyncParsableCommand {
         if let coordinator = cpu.coordinator { cpuLine += ", coordinator \(share(coordinator))" }
         if let database = cpu.database { cpuLine += ", database \(share(database))" }
         print(cpuLine)
+        if heartbeats.count > 0 {
+            // The load-robust figure: CPU per unit of work barely moves when others share the cores.
+            let per1000 = 1000 / Double(heartbeats.count)
+            var line = String(format: "cpu s per 1000 cycles: loadgen %.3f", cpu.own * per1000)
+            if let coordinator = cpu.coordinator { line += String(format: ", coordinator %.3f", coordinator * per1000) }
+            if let database = cpu.database { line += String(format: ", database %.3f", database * per1000) }
+            let all = cpu.own + (cpu.coordinator ?? 0) + (cpu.database ?? 0)
+            line += String(format: "; all three %.3f -> devices at a %d s interval on %d cores, load tool included: %.0f",
+                           all * per1000, interval, Int(cores), Double(interval) * cores / (all / Double(heartbeats.count)))
+            print(line)
+        }
         if let coordinator = cpu.coordinator, heartbeats.count > 0 {
             // Capacity if the server side had every core to itself (load tool elsewhere).
             let server = coordinator + (cpu.database ?? 0)

@@ -128,6 +128,52 @@ struct SyncIntegrationTests {
         #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.nextUploadWindowUnixMs == nil })
     }
 
+    /// Against the current coordinator each round starts with one `Sync` call carrying results
+    /// (gzip); against one without `Sync` (`--no-sync-call`, as a coordinator before it) the agent
+    /// falls back to Heartbeat + UploadResults; against one without compression it sends `Sync`
+    /// uncompressed; against one with neither, uncompressed Heartbeat + UploadResults. Every
+    /// result arrives once in each case.
+    @Test(arguments: [[], ["--no-sync-call"], ["--no-compression"], ["--no-sync-call", "--no-compression"]])
+    func syncCallOrFallback(coordinatorFlags: [String]) async throws {
+        let root = try H.temporaryDirectory("synccall")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = H.Coordinator(state: root.appendingPathComponent("coord"))
+        coordinator.extraArguments = coordinatorFlags
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try H.AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                       token: try await coordinator.enrollmentToken())
+        try agent.start()
+        defer { agent.stop() }
+        try agent.addImages(12)
+        #expect(await H.eventually(20) { agent.syncStatus()?.deviceID != nil }, "the agent did not enroll")
+        let deviceID = try #require(agent.syncStatus()?.deviceID)
+        let arrived = try await H.eventually(25) { try await coordinator.results(deviceID: deviceID).count == 12 }
+        #expect(arrived, "12 results did not reach the coordinator")
+        #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.lastError == nil })
+        let remote = try await coordinator.results(deviceID: deviceID)
+        #expect(Set(remote.map(\.result.seq)).count == 12)
+        #expect(try await coordinator.devices().first?.lastStatus.agentVersion.isEmpty == false)
+        let syncCalls = try await coordinator.counter("edgevlm_sync_calls_total")
+        let syncGzip = try await coordinator.counter("edgevlm_sync_upload_calls_total{encoding=\"gzip\"}")
+        let syncPlain = try await coordinator.counter("edgevlm_sync_upload_calls_total{encoding=\"identity\"}")
+        let uploadCalls = try await coordinator.counter("edgevlm_upload_calls_total{encoding=\"gzip\"}")
+            + (try await coordinator.counter("edgevlm_upload_calls_total{encoding=\"identity\"}"))
+        switch coordinatorFlags {
+        case ["--no-sync-call"]:
+            #expect(syncCalls == 0 && uploadCalls > 0, "sync \(syncCalls), uploads \(uploadCalls)")
+        case ["--no-sync-call", "--no-compression"]:
+            // Neither Sync nor compression: the two UNIMPLEMENTEDs are told apart.
+            let plainUploads = try await coordinator.counter("edgevlm_upload_calls_total{encoding=\"identity\"}")
+            #expect(syncCalls == 0 && plainUploads > 0, "sync \(syncCalls), plain uploads \(plainUploads)")
+        case ["--no-compression"]:
+            #expect(syncCalls > 0 && syncPlain > 0 && syncGzip == 0, "sync \(syncCalls), plain \(syncPlain), gzip \(syncGzip)")
+        default:
+            // Batches beyond the first of a round go as UploadResults (batch_size = 5 here).
+            #expect(syncCalls > 0 && syncGzip > 0, "sync \(syncCalls), gzip \(syncGzip), uploads \(uploadCalls)")
+        }
+    }
+
     /// A damaged identity file stops sync (it never re-enrolls behind the operator's back) but
     /// not the agent: captioning goes on and the status names the file.
     @Test func damagedIdentityStopsSyncNotTheAgent() async throws {

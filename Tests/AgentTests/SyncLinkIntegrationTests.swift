@@ -8,14 +8,17 @@ import Testing
 @Suite("Sync link settings with the real coordinator", .serialized)
 struct SyncLinkIntegrationTests {
     typealias H = SyncProcessHarness
-    static let gzipCalls = "edgevlm_upload_calls_total{encoding=\"gzip\"}"
-    static let plainCalls = "edgevlm_upload_calls_total{encoding=\"identity\"}"
+    /// Calls that carried results with `encoding`: UploadResults and Sync with results.
+    static func resultCalls(_ coordinator: H.Coordinator, _ encoding: String) async throws -> Int64 {
+        try await coordinator.counter("edgevlm_upload_calls_total{encoding=\"\(encoding)\"}")
+            + (try await coordinator.counter("edgevlm_sync_upload_calls_total{encoding=\"\(encoding)\"}"))
+    }
 
     /// `metered = true`: after the session's first upload, new results wait (5 minutes, far
     /// beyond this test) although heartbeats go on every second and the non-metered spacing
     /// (`min_upload_interval_seconds = 0.1` here) would have sent them at once; the next session
     /// (agent restart) sends them gzip-compressed in batches of at most 20 although
-    /// `batch_size = 100`: 25 results in exactly 2 calls.
+    /// `batch_size = 100`: 25 results in exactly 2 calls (a Sync carrying 20, an UploadResults of 5).
     @Test func meteredLinkHoldsResultsAndSendsSmallCompressedBatches() async throws {
         let root = try H.temporaryDirectory("metered")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -39,15 +42,15 @@ struct SyncLinkIntegrationTests {
         #expect(agent.syncStatus()?.outboxBacklog == 25)
         let heartbeatsAfter = try #require(try await coordinator.devices().first?.lastSeenUnixMs)
         #expect(heartbeatsAfter > heartbeatsBefore, "heartbeats stopped on the metered link")
-        #expect(try await coordinator.counter(Self.gzipCalls) == 0)
-        #expect(try await coordinator.counter(Self.plainCalls) == 0)
+        #expect(try await Self.resultCalls(coordinator, "gzip") == 0)
+        #expect(try await Self.resultCalls(coordinator, "identity") == 0)
 
         agent.stop()
         try agent.start()
         let arrived = try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 25 }
         #expect(arrived, "held-back results did not arrive in the next session")
-        #expect(try await coordinator.counter(Self.gzipCalls) == 2, "25 results in batches of at most 20 are 2 calls")
-        #expect(try await coordinator.counter(Self.plainCalls) == 0, "uploads went uncompressed")
+        #expect(try await Self.resultCalls(coordinator, "gzip") == 2, "25 results in batches of at most 20 are 2 calls")
+        #expect(try await Self.resultCalls(coordinator, "identity") == 0, "uploads went uncompressed")
     }
 
     /// A coordinator started with `--no-compression` answers compressed calls UNIMPLEMENTED; the
@@ -69,7 +72,7 @@ struct SyncLinkIntegrationTests {
         let arrived = try await H.eventually(20) { try await coordinator.results(deviceID: deviceID).count == 7 }
         #expect(arrived, "results did not reach a coordinator that refuses compression")
         #expect(await H.eventually(5) { agent.syncStatus()?.outboxBacklog == 0 && agent.syncStatus()?.lastError == nil })
-        #expect(try await coordinator.counter(Self.plainCalls) >= 2, "7 results in batches of 5 take at least 2 calls")
-        #expect(try await coordinator.counter(Self.gzipCalls) == 0)
+        #expect(try await Self.resultCalls(coordinator, "identity") >= 2, "7 results in batches of 5 take at least 2 calls")
+        #expect(try await Self.resultCalls(coordinator, "gzip") == 0)
     }
 }

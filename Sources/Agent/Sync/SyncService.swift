@@ -15,7 +15,9 @@ import ServiceLifecycle
 ///    records the desired model in `<state>/sync/desired-model.json`;
 /// 3. uploads `done` results from the outbox in batches and marks exactly the acknowledged
 ///    seqs, so the coordinator (which dedups by device and seq) sees each result once, across
-///    kill -9 of the agent and restarts of the coordinator;
+///    kill -9 of the agent and restarts of the coordinator; each round is one `Sync` call
+///    (status + the first batch; the heartbeat timer restarts from it), or Heartbeat +
+///    UploadResults when the coordinator predates `Sync`;
 /// 4. wakes early when a job finishes, at most once per `min_upload_interval_seconds`;
 /// 5. after a transport failure waits with exponential backoff and full jitter; after the
 ///    coordinator refuses the device (revoked credential, bad token) waits
@@ -32,6 +34,8 @@ public struct SyncService: Service {
     let timeFloor: SyncTimeFloor
     /// Compressed uploads until the coordinator refuses them.
     let uploadEncoding = SyncUploadEncoding()
+    /// One `Sync` call per heartbeat until the coordinator says it has none.
+    let syncCall = SyncCallSupport()
     let agentVersion: String
     let activeModelDigest: String
     /// The engine's accelerator counters, read at each heartbeat.
@@ -144,19 +148,24 @@ public struct SyncService: Service {
             var nextHeartbeat = ContinuousClock.now
             var lastUpload: ContinuousClock.Instant?
             while !Task.isCancelled {
-                if ContinuousClock.now >= nextHeartbeat {
-                    let interval = try await heartbeat(client, auth: auth, identity: current, options: options)
-                    schedule.pollIntervalSeconds = interval
-                    nextHeartbeat = ContinuousClock.now + .milliseconds(Int64(interval * 1000))
-                }
                 // Outside every window only heartbeats go out; results wait in the outbox.
                 let wallNow = Date()
                 let opening = policy.windows.nextOpening(after: wallNow)
                 let windowOpen = opening <= wallNow
                 // On a metered link even heartbeat-driven uploads keep the longer spacing.
                 let spacingDone = lastUpload.map { ContinuousClock.now - $0 >= .milliseconds(Int64(policy.minUploadIntervalSeconds * 1000)) } ?? true
-                if windowOpen && (!policy.metered || spacingDone) {
+                let uploadAllowed = windowOpen && (!policy.metered || spacingDone)
+                // With `Sync` an upload is a heartbeat too: one call per round, and the heartbeat
+                // timer starts again from it.
+                if ContinuousClock.now >= nextHeartbeat || (uploadAllowed && syncCall.isAvailable) {
+                    let interval = try await heartbeat(client, auth: auth, identity: current, options: options,
+                                                       carryingUpTo: uploadAllowed ? policy.batchSize : 0)
+                    schedule.pollIntervalSeconds = interval
+                    nextHeartbeat = ContinuousClock.now + .milliseconds(Int64(interval * 1000))
+                }
+                if uploadAllowed {
                     lastUpload = .now
+                    // The rest of the outbox (the heartbeat carried the first batch).
                     try await uploadPending(client, auth: auth, options: options, batchSize: policy.batchSize)
                 }
                 schedule.succeeded()
@@ -247,9 +256,12 @@ public struct SyncService: Service {
         return identity
     }
 
-    /// Sends the status; records the desired state; returns the poll interval to use (seconds).
+    /// Sends the status, with up to `carryingUpTo` outbox results in the same `Sync` call when the
+    /// coordinator has it (else a plain Heartbeat; the uploader sends the results); records the
+    /// desired state; returns the poll interval to use (seconds). Throws `SyncRoundError` when
+    /// fewer results were acknowledged than sent.
     private func heartbeat(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, auth: Metadata,
-                           identity: SyncIdentity, options: CallOptions) async throws -> Double {
+                           identity: SyncIdentity, options: CallOptions, carryingUpTo limit: Int) async throws -> Double {
         let queue = queue
         let (counts, backlog) = try await BlockingWork.run { (try queue.stateCounts(), try queue.unacknowledgedOutboxCount()) }
         var status = FleetDeviceStatus()
@@ -268,13 +280,25 @@ public struct SyncService: Service {
         }
         // The raw device clock: the coordinator compares it with its own to spot skew.
         status.deviceTimeUnixMs = Int64(Date().timeIntervalSince1970 * 1000)
-        var request = Edgevlm_Fleet_V1_HeartbeatRequest()
-        request.deviceID = identity.deviceID
-        request.status = status
-        let response = try await client.heartbeat(request, metadata: auth, options: options)
+        var carried: (sent: [FleetResult], response: Edgevlm_Fleet_V1_SyncResponse)?
+        if syncCall.isAvailable {
+            let results = limit > 0 ? try await nextOutboxBatch(limit: limit) : []
+            if let response = try await sync(client, deviceID: identity.deviceID, status: status, results: results,
+                                             auth: auth, options: options) {
+                carried = (results, response)
+            }
+        }
+        let desired: FleetDesiredState
+        if let carried {
+            desired = carried.response.desired
+        } else {
+            var request = Edgevlm_Fleet_V1_HeartbeatRequest()
+            request.deviceID = identity.deviceID
+            request.status = status
+            desired = try await client.heartbeat(request, metadata: auth, options: options).desired
+        }
         try await ModelSlotsReport.deliverPending(client, deviceID: identity.deviceID, auth: auth, options: options,
                                                   modelsDirectory: stateDirectory + "/models")
-        let desired = response.desired
         timeFloor.observe(serverTimeMs: desired.serverTimeUnixMs)
         if desired.hasModel {
             if try SyncDesiredModel.record(desired.model, in: syncDirectory) {
@@ -288,27 +312,95 @@ public struct SyncService: Service {
             $0.pollIntervalSeconds = interval
             if desired.hasModel { $0.desiredModelDigest = desired.model.modelDigest }
         }
+        if let carried, !carried.sent.isEmpty {
+            try await acknowledge(sent: carried.sent, acked: carried.response.ackedSeqs, inserted: carried.response.inserted)
+        }
         return interval
+    }
+
+    /// One `Sync` call; nil when the coordinator has no `Sync` (then the caller heartbeats the
+    /// old way and the results stay in the outbox for the uploader).
+    private func sync(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, deviceID: String,
+                      status: FleetDeviceStatus, results: [FleetResult], auth: Metadata,
+                      options: CallOptions) async throws -> Edgevlm_Fleet_V1_SyncResponse? {
+        var request = Edgevlm_Fleet_V1_SyncRequest()
+        request.deviceID = deviceID
+        request.status = status
+        request.results = results
+        var options = options
+        // Compressed when it carries results, as uploads are (`SyncUploadEncoding`).
+        options.compression = results.isEmpty ? CompressionAlgorithm.none : uploadEncoding.compression
+        do {
+            return try await client.sync(request, metadata: auth, options: options)
+        } catch let error as RPCError where error.code == .unimplemented {
+            // UNIMPLEMENTED means either "no such method" (a coordinator older than Sync) or "not
+            // that compression": an uncompressed retry tells which.
+            if let sentWith = options.compression, sentWith != .none {
+                options.compression = CompressionAlgorithm.none
+                do {
+                    let response = try await client.sync(request, metadata: auth, options: options)
+                    if uploadEncoding.fallBackIfRefused(error, sentWith: sentWith) {
+                        logger.notice("the coordinator does not accept compressed uploads; sending them uncompressed",
+                                      metadata: ["reply": "\(error.message)"])
+                    }
+                    return response
+                } catch let retry as RPCError where syncCall.noteRefused(retry) {
+                    logger.notice("the coordinator has no Sync call; using Heartbeat + UploadResults", metadata: ["reply": "\(retry.message)"])
+                    return nil
+                }
+            }
+            _ = syncCall.noteRefused(error)
+            logger.notice("the coordinator has no Sync call; using Heartbeat + UploadResults", metadata: ["reply": "\(error.message)"])
+            return nil
+        }
+    }
+
+    /// The next outbox batch to upload (at most `limit`), [] when the outbox is empty. Entries
+    /// that are not results (failed or dead jobs) leave the outbox here without an upload.
+    private func nextOutboxBatch(limit: Int) async throws -> [FleetResult] {
+        let queue = queue
+        while !Task.isCancelled {
+            let entries = try await BlockingWork.run { try queue.unacknowledgedOutbox(afterSequence: 0, limit: limit) }
+            guard !entries.isEmpty else { return [] }
+            let results = entries.compactMap(SyncResultMapping.fleetResult)
+            let local = entries.map(\.sequence).filter { sequence in !results.contains { $0.seq == UInt64(sequence) } }
+            if !local.isEmpty {
+                try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: local) }
+            }
+            if !results.isEmpty { return results }
+        }
+        return []
+    }
+
+    /// Marks exactly the acknowledged seqs of `sent` in the outbox and updates the status. Throws
+    /// `SyncRoundError` when fewer were acknowledged than sent (the rest are retried after backoff).
+    private func acknowledge(sent results: [FleetResult], acked ackedSeqs: [UInt64], inserted: UInt32) async throws {
+        let queue = queue
+        let sent = Set(results.map(\.seq))
+        let acked = ackedSeqs.filter { sent.contains($0) }.map { Int64($0) }
+        try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: acked) }
+        let backlog = try await BlockingWork.run { try queue.unacknowledgedOutboxCount() }
+        board.update {
+            $0.uploadedSinceStart += Set(acked).count
+            $0.outboxBacklog = backlog
+        }
+        logger.debug("uploaded results", metadata: ["sent": "\(sent.count)", "acked": "\(acked.count)", "new": "\(inserted)"])
+        if Set(acked).count < sent.count {
+            throw SyncRoundError(outcome: .transient,
+                                 message: "the coordinator acknowledged \(Set(acked).count) of \(sent.count) results; the rest are retried")
+        }
     }
 
     /// Uploads outbox batches until the outbox is empty. Throws `SyncRoundError` when the
     /// coordinator acknowledges less than it was sent (the rest is retried after backoff).
     private func uploadPending(_ client: FleetDeviceService.Client<HTTP2ClientTransport.Posix>, auth: Metadata,
                                options: CallOptions, batchSize limit: Int) async throws {
-        let queue = queue
         // Result batches are text and ids that gzip to a fraction (BENCHMARKS.md, Coordinator);
         // a coordinator that refuses compression gets them uncompressed (`SyncUploadEncoding`).
         var options = options
         while !Task.isCancelled {
-            let entries = try await BlockingWork.run { try queue.unacknowledgedOutbox(afterSequence: 0, limit: limit) }
-            guard !entries.isEmpty else { break }
-            let results = entries.compactMap(SyncResultMapping.fleetResult)
-            let local = entries.map(\.sequence).filter { sequence in !results.contains { $0.seq == UInt64(sequence) } }
-            if !local.isEmpty {
-                // failed/dead jobs are not results: they leave the outbox without an upload.
-                try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: local) }
-            }
-            guard !results.isEmpty else { continue }
+            let results = try await nextOutboxBatch(limit: limit)
+            guard !results.isEmpty else { break }
             var request = Edgevlm_Fleet_V1_UploadResultsRequest()
             request.results = results
             options.compression = uploadEncoding.compression
@@ -322,19 +414,7 @@ public struct SyncService: Service {
                 response = try await client.uploadResults(request, metadata: auth, options: options)
             }
             timeFloor.observe(serverTimeMs: response.serverTimeUnixMs)
-            let sent = Set(results.map(\.seq))
-            let acked = response.ackedSeqs.filter { sent.contains($0) }.map { Int64($0) }
-            try await BlockingWork.run { try queue.acknowledgeOutbox(sequences: acked) }
-            let backlog = try await BlockingWork.run { try queue.unacknowledgedOutboxCount() }
-            board.update {
-                $0.uploadedSinceStart += Set(acked).count
-                $0.outboxBacklog = backlog
-            }
-            logger.debug("uploaded results", metadata: ["sent": "\(sent.count)", "acked": "\(acked.count)", "new": "\(response.inserted)"])
-            if Set(acked).count < sent.count {
-                throw SyncRoundError(outcome: .transient,
-                                     message: "the coordinator acknowledged \(Set(acked).count) of \(sent.count) results; the rest are retried")
-            }
+            try await acknowledge(sent: results, acked: response.ackedSeqs, inserted: response.inserted)
         }
     }
 

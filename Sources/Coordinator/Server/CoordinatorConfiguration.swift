@@ -39,6 +39,10 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
     /// false a compressed call is answered UNIMPLEMENTED with the accepted encodings (none), as
     /// gRPC specifies, and agents fall back to uncompressed uploads.
     public var acceptCompression: Bool = true
+    /// Serve the one-call `Sync` RPC. When false it is answered UNIMPLEMENTED, as by a
+    /// coordinator that predates it, and agents fall back to Heartbeat + UploadResults (for
+    /// checking that fallback; there is no other reason to turn it off).
+    public var serveSyncCall: Bool = true
 
     public init() {}
 
@@ -77,5 +81,6 @@ public struct CoordinatorConfiguration: Codable, Sendable, Equatable {
         heartbeatWriters = try value(.heartbeatWriters, defaults.heartbeatWriters)
         heartbeatBatchSize = try value(.heartbeatBatchSize, defaults.heartbeatBatchSize)
         acceptCompression = try value(.acceptCompression, defaults.acceptCompression)
+        serveSyncCall = try value(.serveSyncCall, defaults.serveSyncCall)
     }
 }

@@ -133,6 +133,21 @@ public final class CoordinatorCore: Sendable {
         return outcome
     }
 
+    /// A device's whole sync cycle (the `Sync` RPC): `heartbeat` and, when `results` is not
+    /// empty, `uploadResults`, run at once so each joins its own group commit (one RPC instead of
+    /// two; the store work is the same). Returns the desired state and the upload's outcome
+    /// (empty when no results were sent). Throws what either throws; a failed call may have
+    /// stored some results, which a retry acknowledges without duplicating.
+    public func sync(token: String?, claimed: String, status: FleetDeviceStatus,
+                     results: [FleetResult]) async throws -> (desired: FleetDesiredState, upload: IngestOutcome) {
+        guard !results.isEmpty else {
+            return (try await heartbeat(token: token, claimed: claimed, status: status), IngestOutcome(ackedSeqs: [], inserted: 0))
+        }
+        async let upload = uploadResults(token: token, claimed: claimed, results: results)
+        let desired = try await heartbeat(token: token, claimed: claimed, status: status)
+        return (desired, try await upload)
+    }
+
     /// The operator whose token `token` is; throws `.unauthenticated` otherwise.
     public func authenticateOperator(token: String?) throws -> String {
         guard let token, let name = operators.operatorName(for: token) else {

@@ -68,29 +68,65 @@ public struct DeviceServiceHandler: FleetDeviceService.ServiceProtocol {
             // How devices send their batches (gzip, deflate or identity), for operators sizing links.
             let encoding = request.metadata[stringValues: "grpc-encoding"].first { _ in true } ?? "identity"
             core.metrics.increment("edgevlm_upload_calls_total{encoding=\"\(encoding == "gzip" || encoding == "deflate" ? encoding : "identity")\"}")
-            guard results.count <= core.configuration.maxResultsPerBatch else {
-                throw CoordinatorError(.invalidArgument,
-                                       "batch of \(results.count) results exceeds the limit of \(core.configuration.maxResultsPerBatch); split it")
-            }
-            for result in results {
-                let bytes = result.text.utf8.count + result.attributesJson.utf8.count
-                guard bytes <= core.configuration.maxResultTextBytes else {
-                    throw CoordinatorError(.invalidArgument,
-                                           "result seq \(result.seq) carries \(bytes) bytes of text, over the limit of \(core.configuration.maxResultTextBytes)",
-                                           context: "device \(caller) seq \(result.seq)")
-                }
-            }
             // Limits are checked before the credential so nothing is read for a refused batch.
+            try checkLimits(results, caller: caller)
             let outcome = try await core.uploadResults(token: token, claimed: request.message.deviceID, results: results)
             let now = core.clock()
-            core.metrics.increment("edgevlm_results_ingested_total", by: Int64(outcome.inserted))
-            core.metrics.increment("edgevlm_results_duplicate_total", by: Int64(outcome.ackedSeqs.count - outcome.inserted))
+            countIngest(outcome)
             var response = Edgevlm_Fleet_V1_UploadResultsResponse()
             response.ackedSeqs = outcome.ackedSeqs
             response.inserted = UInt32(outcome.inserted)
             response.serverTimeUnixMs = now
             return ServerResponse(message: response)
         }
+    }
+
+    public func sync(request: ServerRequest<Edgevlm_Fleet_V1_SyncRequest>,
+                     context: ServerContext) async throws -> ServerResponse<Edgevlm_Fleet_V1_SyncResponse> {
+        guard core.configuration.serveSyncCall else {
+            throw RPCError(code: .unimplemented, message: "method edgevlm.fleet.v1.DeviceService/Sync is not served (serve_sync_call = false)")
+        }
+        return try await core.handle("Sync") {
+            let token = FleetAuthorization.bearerToken(in: request.metadata)
+            let results = request.message.results
+            if !results.isEmpty {
+                let encoding = request.metadata[stringValues: "grpc-encoding"].first { _ in true } ?? "identity"
+                core.metrics.increment("edgevlm_sync_upload_calls_total{encoding=\"\(encoding == "gzip" || encoding == "deflate" ? encoding : "identity")\"}")
+                try checkLimits(results, caller: token.flatMap { DeviceCredential(parsing: $0)?.deviceID } ?? "?")
+            }
+            let (desired, outcome) = try await core.sync(token: token, claimed: request.message.deviceID,
+                                                         status: request.message.status, results: results)
+            core.metrics.increment("edgevlm_sync_calls_total")
+            core.metrics.increment("edgevlm_heartbeats_total")
+            countIngest(outcome)
+            var response = Edgevlm_Fleet_V1_SyncResponse()
+            response.desired = desired
+            response.ackedSeqs = outcome.ackedSeqs
+            response.inserted = UInt32(outcome.inserted)
+            return ServerResponse(message: response)
+        }
+    }
+
+    /// Refuses a batch over `max_results_per_batch` or with a result over `max_result_text_bytes`
+    /// (`.invalidArgument`, naming the seq).
+    private func checkLimits(_ results: [FleetResult], caller: String) throws {
+        guard results.count <= core.configuration.maxResultsPerBatch else {
+            throw CoordinatorError(.invalidArgument,
+                                   "batch of \(results.count) results exceeds the limit of \(core.configuration.maxResultsPerBatch); split it")
+        }
+        for result in results {
+            let bytes = result.text.utf8.count + result.attributesJson.utf8.count
+            guard bytes <= core.configuration.maxResultTextBytes else {
+                throw CoordinatorError(.invalidArgument,
+                                       "result seq \(result.seq) carries \(bytes) bytes of text, over the limit of \(core.configuration.maxResultTextBytes)",
+                                       context: "device \(caller) seq \(result.seq)")
+            }
+        }
+    }
+
+    private func countIngest(_ outcome: IngestOutcome) {
+        core.metrics.increment("edgevlm_results_ingested_total", by: Int64(outcome.inserted))
+        core.metrics.increment("edgevlm_results_duplicate_total", by: Int64(outcome.ackedSeqs.count - outcome.inserted))
     }
 
     public func getDesiredState(request: ServerRequest<Edgevlm_Fleet_V1_GetDesiredStateRequest>,

@@ -39,6 +39,30 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    /// Runs `statement` as a named prepared statement: postgres-nio prepares it on each pooled
+    /// connection the first time and then only binds and executes (no parse, cached plan).
+    public func execute<Statement: PreparedSQL>(prepared statement: Statement.Type, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        do {
+            let rows = try await client.execute(NamedStatement<Statement>(bindings: Self.bindings(binds)), logger: logger)
+            var result: [SQLRow] = []
+            for try await row in rows { result.append(try Self.row(row, sql: Statement.sql)) }
+            return result
+        } catch {
+            throw Self.map(error, sql: Statement.sql)
+        }
+    }
+
+    /// A `PreparedSQL` type as postgres-nio's prepared statement (rows decoded by `row(_:sql:)`).
+    private struct NamedStatement<Statement: PreparedSQL>: PostgresPreparedStatement, @unchecked Sendable {
+        // @unchecked: PostgresBindings is a value type of encoded bytes, built before the call.
+        typealias Row = PostgresRow
+        static var name: String { "edgevlm_\(String(describing: Statement.self))" }
+        static var sql: String { Statement.sql }
+        let bindings: PostgresBindings
+        func makeBindings() -> PostgresBindings { bindings }
+        func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+    }
+
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withTransaction(logger: logger) { connection in
@@ -75,6 +99,10 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: sql, binds: bindings(binds))
+    }
+
+    static func bindings(_ binds: [SQLValue]) -> PostgresBindings {
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds {
             switch value {
@@ -87,31 +115,33 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             case .blobArray(let v): bindings.append(v.map { ByteBuffer(bytes: $0) })
             }
         }
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+        return bindings
     }
 
     static func collect(_ rows: PostgresRowSequence, sql: String) async throws -> [SQLRow] {
         var result: [SQLRow] = []
-        for try await row in rows {
-            var values: [SQLValue] = []
-            for cell in row {
-                guard var bytes = cell.bytes else {
-                    values.append(.null)
-                    continue
-                }
-                switch cell.dataType {
-                case .int8: values.append(.integer(try cell.decode(Int64.self)))
-                case .int4: values.append(.integer(Int64(try cell.decode(Int32.self))))
-                case .int2: values.append(.integer(Int64(try cell.decode(Int16.self))))
-                case .bool: values.append(.integer(try cell.decode(Bool.self) ? 1 : 0))
-                case .bytea: values.append(.blob(bytes.readBytes(length: bytes.readableBytes) ?? []))
-                case .void: values.append(.null)
-                default: values.append(.text(try cell.decode(String.self)))
-                }
-            }
-            result.append(SQLRow(values: values, sql: sql))
-        }
+        for try await row in rows { result.append(try self.row(row, sql: sql)) }
         return result
+    }
+
+    static func row(_ row: PostgresRow, sql: String) throws -> SQLRow {
+        var values: [SQLValue] = []
+        for cell in row {
+            guard var bytes = cell.bytes else {
+                values.append(.null)
+                continue
+            }
+            switch cell.dataType {
+            case .int8: values.append(.integer(try cell.decode(Int64.self)))
+            case .int4: values.append(.integer(Int64(try cell.decode(Int32.self))))
+            case .int2: values.append(.integer(Int64(try cell.decode(Int16.self))))
+            case .bool: values.append(.integer(try cell.decode(Bool.self) ? 1 : 0))
+            case .bytea: values.append(.blob(bytes.readBytes(length: bytes.readableBytes) ?? []))
+            case .void: values.append(.null)
+            default: values.append(.text(try cell.decode(String.self)))
+            }
+        }
+        return SQLRow(values: values, sql: sql)
     }
 
     static func map(_ error: any Error, sql: String) -> CoordinatorError {

@@ -160,22 +160,17 @@ public final class SQLCoordinatorStore: CoordinatorStore {
             let chunk = writes[start..<min(start + Self.heartbeatChunk, writes.count)]
             start += Self.heartbeatChunk
             let statuses = try chunk.map { try $0.status.serializedBytes() as [UInt8] }
-            let sql: String
-            var binds: [SQLValue]
             if dialect == .postgres {
-                // One array per column: the same short statement for every batch size, so the
-                // server parses and plans a few hundred bytes instead of a VALUES list.
-                sql = """
-                    UPDATE devices SET last_seen = v.seen_at, last_status = v.status
-                    FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[]) AS v(device_id, credential_hash, seen_at, status)
-                    WHERE devices.device_id = v.device_id AND devices.credential_hash = v.credential_hash
-                      AND devices.revoked_at = 0
-                    RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
-                    """
-                binds = [.textArray(chunk.map(\.deviceID)), .textArray(chunk.map(\.credentialHash)),
-                         .integerArray(chunk.map(\.now)), .blobArray(statuses)]
+                // One array per column: one prepared statement for every batch size.
+                let rows = try await database.execute(prepared: PostgresBatchStatements.Heartbeats.self, [
+                    .textArray(chunk.map(\.deviceID)), .textArray(chunk.map(\.credentialHash)),
+                    .integerArray(chunk.map(\.now)), .blobArray(statuses),
+                ])
+                for row in rows {
+                    assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
+                }
             } else {
-                binds = []
+                var binds: [SQLValue] = []
                 binds.reserveCapacity(chunk.count * 4)
                 var tuples: [String] = []
                 tuples.reserveCapacity(chunk.count)
@@ -185,15 +180,15 @@ public final class SQLCoordinatorStore: CoordinatorStore {
                     binds += [.text(write.deviceID), .text(write.credentialHash), .integer(write.now), .blob(status)]
                 }
                 // VALUES columns are column1...column4 in SQLite.
-                sql = """
+                let sql = """
                     UPDATE devices SET last_seen = v.column3, last_status = v.column4
                     FROM (VALUES \(tuples.joined(separator: ", "))) AS v
                     WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
                     RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
                     """
-            }
-            for row in try await database.execute(sql, binds) {
-                assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
+                for row in try await database.execute(sql, binds) {
+                    assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
+                }
             }
         }
         return writes.map { assignments[$0.deviceID] }
@@ -287,10 +282,17 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         while start < rows.count {
             let chunk = rows[start..<min(start + Self.ingestChunk, rows.count)]
             start += Self.ingestChunk
-            let (sql, binds) = dialect == .postgres
-                ? Self.postgresInsert(chunk, checkCredentials: checkCredentials)
-                : Self.valuesInsert(chunk, checkCredentials: checkCredentials)
-            for row in try await database.execute(sql, binds) { inserted[try row.text(0), default: 0] += 1 }
+            let rows: [SQLRow]
+            if dialect == .postgres {
+                let binds = Self.postgresBinds(chunk, checkCredentials: checkCredentials)
+                rows = checkCredentials
+                    ? try await database.execute(prepared: PostgresBatchStatements.AuthenticatedResults.self, binds)
+                    : try await database.execute(prepared: PostgresBatchStatements.Results.self, binds)
+            } else {
+                let (sql, binds) = Self.valuesInsert(chunk, checkCredentials: checkCredentials)
+                rows = try await database.execute(sql, binds)
+            }
+            for row in rows { inserted[try row.text(0), default: 0] += 1 }
         }
         return inserted
     }
@@ -298,9 +300,10 @@ public final class SQLCoordinatorStore: CoordinatorStore {
     private static let resultColumns =
         "device_id, seq, job_id, created_at, model_digest, source, text, attributes_json, latency_ms, received_at"
 
-    /// PostgreSQL: one array per column (see `recordHeartbeats`).
-    private static func postgresInsert(_ chunk: ArraySlice<(AuthenticatedUpload, FleetResult)>,
-                                       checkCredentials: Bool) -> (String, [SQLValue]) {
+    /// PostgreSQL: one array per column for `PostgresBatchStatements.Results` (and the
+    /// credential hashes for `AuthenticatedResults`).
+    private static func postgresBinds(_ chunk: ArraySlice<(AuthenticatedUpload, FleetResult)>,
+                                      checkCredentials: Bool) -> [SQLValue] {
         var binds: [SQLValue] = [
             .textArray(chunk.map { $0.0.upload.deviceID }), .integerArray(chunk.map { Int64(bitPattern: $0.1.seq) }),
             .textArray(chunk.map { $0.1.jobID }), .integerArray(chunk.map { $0.1.createdAtUnixMs }),
@@ -308,25 +311,8 @@ public final class SQLCoordinatorStore: CoordinatorStore {
             .textArray(chunk.map { $0.1.attributesJson }), .integerArray(chunk.map { Int64($0.1.latencyMs) }),
             .integerArray(chunk.map { $0.0.upload.receivedAt }),
         ]
-        let arrays = """
-            unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[],
-              $9::int8[], $10::int8[]
-            """
-        guard checkCredentials else {
-            return ("""
-                INSERT INTO results (\(resultColumns)) SELECT * FROM \(arrays))
-                ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
-                """, binds)
-        }
-        binds.append(.textArray(chunk.map { $0.0.credentialHash }))
-        return ("""
-            INSERT INTO results (\(resultColumns))
-            SELECT v.device_id, v.seq, v.job_id, v.created_at, v.model_digest, v.source, v.text, v.attributes_json,
-              v.latency_ms, v.received_at
-            FROM \(arrays), $11::text[]) AS v(\(resultColumns), credential_hash)
-            JOIN devices d ON d.device_id = v.device_id AND d.credential_hash = v.credential_hash AND d.revoked_at = 0
-            ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
-            """, binds)
+        if checkCredentials { binds.append(.textArray(chunk.map { $0.0.credentialHash })) }
+        return binds
     }
 
     /// SQLite: a VALUES list, 10 binds per row (11 with the credential hash).

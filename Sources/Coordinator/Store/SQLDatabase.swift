@@ -18,10 +18,27 @@ public enum SQLDialect: Sendable {
     }
 }
 
+/// A statement run so often that the database should keep it parsed and planned: one type per
+/// statement, its text fixed (PostgreSQL prepares it once per pooled connection under the
+/// type's name; SQLite runs the text as usual).
+public protocol PreparedSQL {
+    /// The statement, with `$1…$n` placeholders; the same on every call.
+    static var sql: String { get }
+}
+
 /// A statement runner inside one connection (and, in `transaction`, inside one transaction).
 public protocol SQLConnection: Sendable {
     /// Runs one statement and returns its rows; throws `CoordinatorError(.database)` with the SQL.
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Runs `statement`, prepared where the database keeps prepared statements; same contract
+    /// as `execute` (default: `execute(statement.sql, binds)`).
+    func execute<Statement: PreparedSQL>(prepared statement: Statement.Type, _ binds: [SQLValue]) async throws -> [SQLRow]
+}
+
+extension SQLConnection {
+    public func execute<Statement: PreparedSQL>(prepared statement: Statement.Type, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await execute(Statement.sql, binds)
+    }
 }
 
 /// A database the SQL store runs on: SQLite (one file) or PostgreSQL (a pool).

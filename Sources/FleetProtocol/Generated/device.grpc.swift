@@ -92,13 +92,27 @@ public enum Edgevlm_Fleet_V1_DeviceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Sync" metadata.
+        public enum Sync: Sendable {
+            /// Request type for "Sync".
+            public typealias Input = Edgevlm_Fleet_V1_SyncRequest
+            /// Response type for "Sync".
+            public typealias Output = Edgevlm_Fleet_V1_SyncResponse
+            /// Descriptor for "Sync".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "edgevlm.fleet.v1.DeviceService"),
+                method: "Sync",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "edgevlm.fleet.v1.DeviceService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Enroll.descriptor,
             Heartbeat.descriptor,
             UploadResults.descriptor,
             GetDesiredState.descriptor,
-            ReportRolloutStatus.descriptor
+            ReportRolloutStatus.descriptor,
+            Sync.descriptor
         ]
     }
 }
@@ -214,6 +228,26 @@ extension Edgevlm_Fleet_V1_DeviceService {
             request: GRPCCore.StreamingServerRequest<Edgevlm_Fleet_V1_RolloutStatusReport>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Edgevlm_Fleet_V1_RolloutStatusAck>
+
+        /// Handle the "Sync" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+        /// > result batch in, the desired state and the acknowledgement out). Added after the first
+        /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Edgevlm_Fleet_V1_SyncRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Edgevlm_Fleet_V1_SyncResponse` messages.
+        func sync(
+            request: GRPCCore.StreamingServerRequest<Edgevlm_Fleet_V1_SyncRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Edgevlm_Fleet_V1_SyncResponse>
     }
 
     /// Service protocol for the "edgevlm.fleet.v1.DeviceService" service.
@@ -313,6 +347,26 @@ extension Edgevlm_Fleet_V1_DeviceService {
             request: GRPCCore.ServerRequest<Edgevlm_Fleet_V1_RolloutStatusReport>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Edgevlm_Fleet_V1_RolloutStatusAck>
+
+        /// Handle the "Sync" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+        /// > result batch in, the desired state and the acknowledgement out). Added after the first
+        /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Edgevlm_Fleet_V1_SyncRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Edgevlm_Fleet_V1_SyncResponse` message.
+        func sync(
+            request: GRPCCore.ServerRequest<Edgevlm_Fleet_V1_SyncRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Edgevlm_Fleet_V1_SyncResponse>
     }
 
     /// Simple service protocol for the "edgevlm.fleet.v1.DeviceService" service.
@@ -410,6 +464,26 @@ extension Edgevlm_Fleet_V1_DeviceService {
             request: Edgevlm_Fleet_V1_RolloutStatusReport,
             context: GRPCCore.ServerContext
         ) async throws -> Edgevlm_Fleet_V1_RolloutStatusAck
+
+        /// Handle the "Sync" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+        /// > result batch in, the desired state and the acknowledgement out). Added after the first
+        /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+        ///
+        /// - Parameters:
+        ///   - request: A `Edgevlm_Fleet_V1_SyncRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Edgevlm_Fleet_V1_SyncResponse` to respond with.
+        func sync(
+            request: Edgevlm_Fleet_V1_SyncRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Edgevlm_Fleet_V1_SyncResponse
     }
 }
 
@@ -472,6 +546,17 @@ extension Edgevlm_Fleet_V1_DeviceService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Edgevlm_Fleet_V1_DeviceService.Method.Sync.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Edgevlm_Fleet_V1_SyncRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Edgevlm_Fleet_V1_SyncResponse>(),
+            handler: { request, context in
+                try await self.sync(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -527,6 +612,17 @@ extension Edgevlm_Fleet_V1_DeviceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Edgevlm_Fleet_V1_RolloutStatusAck> {
         let response = try await self.reportRolloutStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func sync(
+        request: GRPCCore.StreamingServerRequest<Edgevlm_Fleet_V1_SyncRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Edgevlm_Fleet_V1_SyncResponse> {
+        let response = try await self.sync(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -595,6 +691,19 @@ extension Edgevlm_Fleet_V1_DeviceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Edgevlm_Fleet_V1_RolloutStatusAck> {
         return GRPCCore.ServerResponse<Edgevlm_Fleet_V1_RolloutStatusAck>(
             message: try await self.reportRolloutStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func sync(
+        request: GRPCCore.ServerRequest<Edgevlm_Fleet_V1_SyncRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Edgevlm_Fleet_V1_SyncResponse> {
+        return GRPCCore.ServerResponse<Edgevlm_Fleet_V1_SyncResponse>(
+            message: try await self.sync(
                 request: request.message,
                 context: context
             ),
@@ -725,6 +834,31 @@ extension Edgevlm_Fleet_V1_DeviceService {
             deserializer: some GRPCCore.MessageDeserializer<Edgevlm_Fleet_V1_RolloutStatusAck>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Edgevlm_Fleet_V1_RolloutStatusAck>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Sync" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+        /// > result batch in, the desired state and the acknowledgement out). Added after the first
+        /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Edgevlm_Fleet_V1_SyncRequest` message.
+        ///   - serializer: A serializer for `Edgevlm_Fleet_V1_SyncRequest` messages.
+        ///   - deserializer: A deserializer for `Edgevlm_Fleet_V1_SyncResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func sync<Result>(
+            request: GRPCCore.ClientRequest<Edgevlm_Fleet_V1_SyncRequest>,
+            serializer: some GRPCCore.MessageSerializer<Edgevlm_Fleet_V1_SyncRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Edgevlm_Fleet_V1_SyncResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Edgevlm_Fleet_V1_SyncResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -913,6 +1047,42 @@ extension Edgevlm_Fleet_V1_DeviceService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Sync" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+        /// > result batch in, the desired state and the acknowledgement out). Added after the first
+        /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Edgevlm_Fleet_V1_SyncRequest` message.
+        ///   - serializer: A serializer for `Edgevlm_Fleet_V1_SyncRequest` messages.
+        ///   - deserializer: A deserializer for `Edgevlm_Fleet_V1_SyncResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func sync<Result>(
+            request: GRPCCore.ClientRequest<Edgevlm_Fleet_V1_SyncRequest>,
+            serializer: some GRPCCore.MessageSerializer<Edgevlm_Fleet_V1_SyncRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Edgevlm_Fleet_V1_SyncResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Edgevlm_Fleet_V1_SyncResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Edgevlm_Fleet_V1_DeviceService.Method.Sync.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1059,6 +1229,37 @@ extension Edgevlm_Fleet_V1_DeviceService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Edgevlm_Fleet_V1_RolloutStatusReport>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Edgevlm_Fleet_V1_RolloutStatusAck>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Sync" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+    /// > result batch in, the desired state and the acknowledgement out). Added after the first
+    /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Edgevlm_Fleet_V1_SyncRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sync<Result>(
+        request: GRPCCore.ClientRequest<Edgevlm_Fleet_V1_SyncRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Edgevlm_Fleet_V1_SyncResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.sync(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Edgevlm_Fleet_V1_SyncRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Edgevlm_Fleet_V1_SyncResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1227,6 +1428,41 @@ extension Edgevlm_Fleet_V1_DeviceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.reportRolloutStatus(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Sync" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One call per sync cycle: Heartbeat and UploadResults together (the status and the pending
+    /// > result batch in, the desired state and the acknowledgement out). Added after the first
+    /// > agents shipped: an agent that gets UNIMPLEMENTED falls back to Heartbeat + UploadResults.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sync<Result>(
+        _ message: Edgevlm_Fleet_V1_SyncRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Edgevlm_Fleet_V1_SyncResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Edgevlm_Fleet_V1_SyncRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.sync(
             request: request,
             options: options,
             onResponse: handleResponse

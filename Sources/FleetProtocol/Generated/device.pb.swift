@@ -147,6 +147,59 @@ public nonisolated struct Edgevlm_Fleet_V1_UploadResultsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Edgevlm_Fleet_V1_SyncRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Must equal the authenticated device id ("" = the authenticated one).
+  public var deviceID: String = String()
+
+  public var status: Edgevlm_Fleet_V1_DeviceStatus {
+    get {_status ?? Edgevlm_Fleet_V1_DeviceStatus()}
+    set {_status = newValue}
+  }
+  /// Returns true if `status` has been explicitly set.
+  public var hasStatus: Bool {self._status != nil}
+  /// Clears the value of `status`. Subsequent reads from it will return its default value.
+  public mutating func clearStatus() {self._status = nil}
+
+  /// The pending result batch (empty when there is none); same limits as UploadResults.
+  public var results: [Edgevlm_Fleet_V1_Result] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _status: Edgevlm_Fleet_V1_DeviceStatus? = nil
+}
+
+public nonisolated struct Edgevlm_Fleet_V1_SyncResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var desired: Edgevlm_Fleet_V1_DesiredState {
+    get {_desired ?? Edgevlm_Fleet_V1_DesiredState()}
+    set {_desired = newValue}
+  }
+  /// Returns true if `desired` has been explicitly set.
+  public var hasDesired: Bool {self._desired != nil}
+  /// Clears the value of `desired`. Subsequent reads from it will return its default value.
+  public mutating func clearDesired() {self._desired = nil}
+
+  /// As in UploadResultsResponse: every seq of the request now stored, and how many were new.
+  public var ackedSeqs: [UInt64] = []
+
+  public var inserted: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _desired: Edgevlm_Fleet_V1_DesiredState? = nil
+}
+
 public nonisolated struct Edgevlm_Fleet_V1_GetDesiredStateRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -492,6 +545,94 @@ nonisolated extension Edgevlm_Fleet_V1_UploadResultsResponse: SwiftProtobuf.Mess
     if lhs.ackedSeqs != rhs.ackedSeqs {return false}
     if lhs.inserted != rhs.inserted {return false}
     if lhs.serverTimeUnixMs != rhs.serverTimeUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Edgevlm_Fleet_V1_SyncRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SyncRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}status\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._status) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.deviceID, fieldNumber: 1)
+    }
+    try { if let v = self._status {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Edgevlm_Fleet_V1_SyncRequest, rhs: Edgevlm_Fleet_V1_SyncRequest) -> Bool {
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs._status != rhs._status {return false}
+    if lhs.results != rhs.results {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Edgevlm_Fleet_V1_SyncResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SyncResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}desired\0\u{3}acked_seqs\0\u{1}inserted\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._desired) }()
+      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.ackedSeqs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.inserted) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._desired {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.ackedSeqs.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.ackedSeqs, fieldNumber: 2)
+    }
+    if self.inserted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.inserted, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Edgevlm_Fleet_V1_SyncResponse, rhs: Edgevlm_Fleet_V1_SyncResponse) -> Bool {
+    if lhs._desired != rhs._desired {return false}
+    if lhs.ackedSeqs != rhs.ackedSeqs {return false}
+    if lhs.inserted != rhs.inserted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
