@@ -120,6 +120,8 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--pool", choices=["mean", "max"], default="mean",
                     help="ObjectPoolHead pooling over an object's tokens")
+    ap.add_argument("--save", help="write the trained ViT (patch, pos, vit, post_ln) and the probe here, "
+                    "for train.py --init-vision")
     ap.add_argument("--teacher-minutes", type=float, default=0.0)
     ap.add_argument("--teacher-lr", type=float, default=1e-3)
     ap.add_argument("--distill-weight", type=float, default=1.0)
@@ -207,6 +209,10 @@ def main():
     msg = f"final step {step} t {time.time() - t0:.0f}s held shape {a[0]:.3f} colour {a[1]:.3f} size {a[2]:.3f} shape-big {a[3]:.3f} shape-small {a[4]:.3f} args {vars(args)}"
     print(msg, flush=True)
     log.write(msg + "\n")
+    if args.save:
+        vision_state = {k: v for k, v in model.state_dict().items()
+                        if k.startswith(("patch.", "pos.", "vit.", "post_ln."))}
+        torch.save({"vision": vision_state, "objhead": head.state_dict(), "args": vars(args)}, args.save)
 
 
 if __name__ == "__main__":

@@ -370,6 +370,8 @@ def main():
                          "probe at --object-pre-weight (no LM, resampler or query probes)")
     ap.add_argument("--object-pool", choices=["mean", "max"], default="mean",
                     help="how the object probe pools an object's ViT tokens (round 5: max)")
+    ap.add_argument("--init-vision", help="load the ViT (patch, pos, vit, post_ln) and the object "
+                    "probe from a pilot_vision.py --save file (after --init, if both)")
     ap.add_argument("--object-pre-weight", type=float, default=1.0,
                     help="weight of the per-object probe during --vision-only-steps")
     ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
@@ -442,6 +444,13 @@ def main():
             aux.load_state_dict(hk["aux"])
         if "objhead" in hk:
             objhead.load_state_dict(hk["objhead"])
+    if args.init_vision:
+        vk = torch.load(args.init_vision, weights_only=False)
+        missing, unexpected = model.load_state_dict(vk["vision"], strict=False)
+        assert not unexpected and all(not k.startswith(("patch.", "pos.", "vit.", "post_ln."))
+                                      for k in missing), (missing, unexpected)
+        if vk["args"].get("pool", "mean") == args.object_pool:
+            objhead.load_state_dict(vk["objhead"])
     if args.resume:
         ck = torch.load(args.resume, weights_only=False)
         model.load_state_dict(ck["state"])
