@@ -66,38 +66,55 @@ DEFINE_EXP_SHIFTED(ck_exp_shifted_avx2, __attribute__((target("avx2,fma"))))
 DEFINE_EXP_SHIFTED_W(ck_exp_shifted_avx512, __attribute__((target("avx2,fma,avx512f"))), v16f, v16i, 16)
 #endif
 
-// SwiGLU, y = g / (1 + exp(−g)) · u, on the same exponential (libm's scalar expf was 7% of a
-// 512-token prefill). ggml's vector SiLU also uses a polynomial exp, not libm.
-// Below g = −88.4 the exponential saturates instead of overflowing: those lanes are set to 0
-// (libm gives −0: g / inf), which the true value (< 1e−36) rounds to anyway.
-#define DEFINE_SWIGLU_W(NAME, EXP, ATTR, VF, VI, W) \
-ATTR __attribute__((always_inline)) static inline VF NAME##_lanes(VF vg, VF vu) { \
-    VF v = vg / (1.0f + EXP##_vexp(-vg)) * vu; \
-    const VI keep = vg >= -88.3762626647949f; \
-    VI bits; memcpy(&bits, &v, sizeof bits); \
-    bits &= keep; \
-    memcpy(&v, &bits, sizeof v); \
-    return v; \
+// SwiGLU, y = g / (1 + exp(−g)) · u (libm's scalar expf was 7% of a 512-token prefill), with the
+// exponential ggml's CPU backend uses for it, so that the activations the next product quantizes
+// are the ones llama.cpp quantizes: n = round(x·log2 e) by the 1.5·2^23 shift, b = x − n·ln 2 in
+// two fused steps, a degree-5 polynomial in b, then the power of two. Same constants and fused
+// operation order; two final forms, as in ggml: its AVX-512 build adds the 1 inside the
+// polynomial and scales (`P512`), its AVX2 and NEON builds compute k + k·j with k = 2^n. Lanes
+// with |n| > 126 (|g| > 87) take exp = inf or 0, where SiLU is −0 or g; ggml differs there only in
+// denormal outputs. Whole vectors only; the last n mod W elements use libm's expf, as ggml does.
+#define SILU_EXP_SHIFT 0x1.8p23f
+#define DEFINE_SWIGLU_W(NAME, ATTR, VF, VI, W, P512) \
+ATTR __attribute__((always_inline)) static inline VF NAME##_exp(VF x) { \
+    const VF z = __builtin_elementwise_fma(x, (VF){0} + 0x1.715476p+0f, (VF){0} + SILU_EXP_SHIFT); \
+    const VF n = z - SILU_EXP_SHIFT; \
+    const VF b = __builtin_elementwise_fma(-n, (VF){0} + 0x1.7f7d1cp-20f, \
+                                           __builtin_elementwise_fma(-n, (VF){0} + 0x1.62e4p-1f, x)); \
+    VI zbits; memcpy(&zbits, &z, sizeof zbits); \
+    const VI kbits = (zbits << 23) + 0x3F800000; /* 2^n: n sits in z's low mantissa bits */ \
+    VF k; memcpy(&k, &kbits, sizeof k); \
+    const VF u = b * b; \
+    const VF high = __builtin_elementwise_fma( \
+        __builtin_elementwise_fma((VF){0} + 0x1.0e4020p-7f, b, (VF){0} + 0x1.573e2ep-5f), u, \
+        __builtin_elementwise_fma((VF){0} + 0x1.555e66p-3f, b, (VF){0} + 0x1.fffdb6p-2f)); \
+    VF e; \
+    if (P512) { \
+        e = __builtin_elementwise_fma(high, u, __builtin_elementwise_fma((VF){0} + 0x1.ffffecp-1f, b, (VF){0} + 1.0f)) * k; \
+    } else { \
+        const VF j = __builtin_elementwise_fma(high, u, ((VF){0} + 0x1.ffffecp-1f) * b); \
+        e = __builtin_elementwise_fma(k, j, k); \
+    } \
+    const VI big = n > 126.0f, small = n < -126.0f; \
+    VI ebits; memcpy(&ebits, &e, sizeof ebits); \
+    ebits = (ebits & ~(big | small)) | (big & 0x7F800000); \
+    memcpy(&e, &ebits, sizeof e); \
+    return e; \
 } \
 ATTR void NAME(float *y, const float *g, const float *u, int64_t n) { \
     int64_t i = 0; \
     for (; i + W <= n; i += W) { \
         VF vg, vu; memcpy(&vg, g + i, sizeof vg); memcpy(&vu, u + i, sizeof vu); \
-        const VF v = NAME##_lanes(vg, vu); \
+        const VF v = vg / (1.0f + NAME##_exp(-vg)) * vu; \
         memcpy(y + i, &v, sizeof v); \
     } \
-    if (i < n) { \
-        VF vg = {0}, vu = {0}; \
-        for (int j = 0; i + j < n; j++) { vg[j] = g[i + j]; vu[j] = u[i + j]; } \
-        const VF v = NAME##_lanes(vg, vu); \
-        for (int j = 0; i + j < n; j++) y[i + j] = v[j]; \
-    } \
+    for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i]; \
 }
 
-DEFINE_SWIGLU_W(ck_swiglu_generic, ck_exp_shifted_generic, , v8f, v8i, 8)
+DEFINE_SWIGLU_W(ck_swiglu_generic, , v8f, v8i, 8, 0)
 #if defined(__x86_64__)
-DEFINE_SWIGLU_W(ck_swiglu_avx2, ck_exp_shifted_avx2, __attribute__((target("avx2,fma"))), v8f, v8i, 8)
-DEFINE_SWIGLU_W(ck_swiglu_avx512, ck_exp_shifted_avx512, __attribute__((target("avx2,fma,avx512f"))), v16f, v16i, 16)
+DEFINE_SWIGLU_W(ck_swiglu_avx2, __attribute__((target("avx2,fma"))), v8f, v8i, 8, 0)
+DEFINE_SWIGLU_W(ck_swiglu_avx512, __attribute__((target("avx2,fma,avx512f"))), v16f, v16i, 16, 1)
 #endif
 
 void ck_swiglu_ref(float *y, const float *g, const float *u, int64_t n) {
