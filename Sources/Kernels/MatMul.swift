@@ -129,31 +129,37 @@ public enum MatMul {
     }
 
     /// Converts `weight` panel by panel into `panelBuffer` (unless it is F32) and multiplies each
-    /// panel with one multi-threaded OpenBLAS SGEMM.
+    /// panel's rows, split once per pool thread, with one single-threaded OpenBLAS SGEMM per thread:
+    /// each thread converts the rows it then multiplies (still in its cache), and no second set of
+    /// threads (OpenBLAS's own) competes with the pool's for the cores. With OpenBLAS threading
+    /// the idle pool workers and OpenBLAS's workers took turns on the 2 cores: 10–15 % of a
+    /// 2-thread prefill was `sched_yield` and the scheduler (`perf`, BENCHMARKS.md).
     private static func sgemm(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
                               output: UnsafeMutablePointer<Float>, panelBuffer: UnsafeMutablePointer<Float>?,
                               panelRows: Int, pool: ThreadPool) {
+        OpenBLASThreads.useOneThreadPerCaller()
         let columns = weight.columns
         let rows = weight.rows
-        OpenBLASThreads.run(threads: pool.threadCount) {
-            var first = 0
-            while first < rows {
-                let count = min(panelRows, rows - first)
+        let threads = max(1, pool.threadCount)
+        var first = 0
+        while first < rows {
+            let count = min(panelRows, rows - first)
+            let base = first
+            // One chunk per thread (multiples of 16 rows): every SGEMM call repacks the input.
+            let share = ((count + threads - 1) / threads + 15) / 16 * 16
+            pool.parallelFor(count, minimumChunk: share) { range in
                 let panel: UnsafePointer<Float>
                 if let converted = panelBuffer {
-                    let base = first
-                    pool.parallelFor(count, minimumChunk: 16) { range in
-                        weight.dequantizeRows((base + range.lowerBound)..<(base + range.upperBound),
-                                              into: converted + range.lowerBound * columns)
-                    }
-                    panel = UnsafePointer(converted)
+                    let rowsOut = converted + range.lowerBound * columns
+                    weight.dequantizeRows((base + range.lowerBound)..<(base + range.upperBound), into: rowsOut)
+                    panel = UnsafePointer(rowsOut)
                 } else {
-                    panel = weight.data.assumingMemoryBound(to: Float.self) + first * columns
+                    panel = weight.data.assumingMemoryBound(to: Float.self) + (base + range.lowerBound) * columns
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(count), Int32(columns),
-                            1, input, Int32(columns), panel, Int32(columns), 0, output + first, Int32(rows))
-                first += count
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(columns),
+                            1, input, Int32(columns), panel, Int32(columns), 0, output + base + range.lowerBound, Int32(rows))
             }
+            first += count
         }
     }
 
