@@ -40,6 +40,10 @@ struct ModelLinkCutIntegrationTests {
         // rate limit in the agent would not do: the server fills the device's receive buffer,
         // and a cut would only stop bytes the device already holds.)
         try link.limit(kilobitsPerSecond: 3000)
+        // Counted from before the set-up: the download starts as soon as the rollout exists,
+        // inside `setUp`, and on a loaded machine a tenth of the model had crossed before a
+        // count taken after it (so "98 %" was never reached and the total looked too small).
+        let linkBefore = link.txBytes
         let (coordinator, agent, rollout) = try await ModelRolloutIntegrationTests.setUp(
             root: root, signer: key, extraModels: "stall_seconds = 1\nmax_attempts = 3", link: link)
         defer { coordinator.stop() }
@@ -49,7 +53,6 @@ struct ModelLinkCutIntegrationTests {
         let llm = try #require(FileManager.default.contents(atPath: ModelUpdateFixtures.demoLLM))
         let mmproj = try #require(FileManager.default.contents(atPath: ModelUpdateFixtures.demoMMProj))
         let full = Int64(llm.count + mmproj.count)
-        let linkBefore = link.txBytes
 
         var cutAt: [Int64] = []
         for fraction in [0.30, 0.60, 0.98] {
