@@ -347,7 +347,11 @@ def main():
     ap.add_argument("--batch", type=int, default=8, help="images per step")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vision-lr-mult", type=float, default=1.0,
-                    help="learning-rate factor for the vision tower and resampler")
+                    help="learning-rate factor for the vision tower (and the resampler unless "
+                         "--resampler-lr-mult is given)")
+    ap.add_argument("--resampler-lr-mult", type=float, default=None,
+                    help="learning-rate factor for the resampler; default: --vision-lr-mult "
+                         "(round 6: a pre-trained ViT at a low rate under a resampler at full rate)")
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
@@ -411,15 +415,17 @@ def main():
     aux = AuxHeads(cfg)
     dense = DensePatchHead(cfg)
     objhead = ObjectPoolHead(cfg, args.object_pool)
-    vision_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
+    vit_prefixes = ("patch.", "pos.", "vit.", "post_ln.")
+    resampler_mult = (args.vision_lr_mult if args.resampler_lr_mult is None
+                      else args.resampler_lr_mult)
     groups = {}
     for n, p in model.named_parameters():
-        vision = n.startswith(vision_prefixes)
+        mult = (args.vision_lr_mult if n.startswith(vit_prefixes)
+                else resampler_mult if n.startswith("resampler.") else 1.0)
         decay = p.dim() >= 2 and "pos" not in n and "query" not in n
-        groups.setdefault((vision, decay), []).append(p)
-    param_groups = [{"params": ps, "weight_decay": 0.01 if decay else 0.0,
-                     "lr_mult": args.vision_lr_mult if vision else 1.0}
-                    for (vision, decay), ps in sorted(groups.items())]
+        groups.setdefault((mult, decay), []).append(p)
+    param_groups = [{"params": ps, "weight_decay": 0.01 if decay else 0.0, "lr_mult": mult}
+                    for (mult, decay), ps in sorted(groups.items())]
     param_groups.append({"params": list(aux.parameters()), "weight_decay": 0.0, "lr_mult": 1.0})
     if args.dense_weight > 0:
         param_groups.append({"params": list(dense.parameters()), "weight_decay": 0.0,
