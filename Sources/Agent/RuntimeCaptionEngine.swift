@@ -46,7 +46,7 @@ public final class RuntimeCaptionEngine: CaptionEngine, @unchecked Sendable {
         }
         return CaptionResult(
             text: result.text, tokens: result.tokens.count,
-            timings: ["encode": result.encodeSeconds.reduce(0, +), "prefill": result.generation.promptSeconds,
+            timings: ["encode": result.encodeWallSeconds, "prefill": result.generation.promptSeconds,
                       "generate": result.generation.generateSeconds],
             placement: model.router.placementSummary(),
             // Counted over the call: with several workers it may include a concurrent job's.

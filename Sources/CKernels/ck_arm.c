@@ -242,6 +242,38 @@ static void fp16_to_fp32_neon(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = CK_FP16(x[i]);
 }
 
+// ---------------------------------------------------------------- dequantization (SGEMM route)
+
+/// Sixteen int8 times d, stored at y (float(q)·d, one rounding, as the scalar twin).
+static inline void store_i8x16_scaled(float *y, int8x16_t v, float32x4_t d) {
+    const int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_s8(vget_high_s8(v));
+    vst1q_f32(y, vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), d));
+    vst1q_f32(y + 4, vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(lo))), d));
+    vst1q_f32(y + 8, vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), d));
+    vst1q_f32(y + 12, vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi))), d));
+}
+
+static void dequantize_q4_0_neon(const void *vx, float *y, int64_t n) {
+    const block_q4_0 *x = vx;
+    const uint8x16_t low4 = vdupq_n_u8(0x0F);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int64_t i = 0; i < n / 32; i++, y += 32) {
+        const float32x4_t d = vdupq_n_f32(CK_FP16(x[i].d));
+        const uint8x16_t q = vld1q_u8(x[i].qs);
+        store_i8x16_scaled(y, vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, low4)), eight), d);
+        store_i8x16_scaled(y + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight), d);
+    }
+}
+
+static void dequantize_q8_0_neon(const void *vx, float *y, int64_t n) {
+    const block_q8_0 *x = vx;
+    for (int64_t i = 0; i < n / 32; i++, y += 32) {
+        const float32x4_t d = vdupq_n_f32(CK_FP16(x[i].d));
+        store_i8x16_scaled(y, vld1q_s8(x[i].qs), d);
+        store_i8x16_scaled(y + 16, vld1q_s8(x[i].qs + 16), d);
+    }
+}
+
 // ---------------------------------------------------------------- register-tiled products
 
 // Q4_0/Q8_0 weights times Q8_0 activations in RM x RN register tiles (see ck_x86.c for why).
@@ -304,6 +336,8 @@ void ck_fill_neon(ck_kernel_table *t) {
     t->prep[CK_TYPE_Q8_0] = prep_q8_0_neon;
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_neon;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_neon;
+    t->dequantize[CK_TYPE_Q4_0] = dequantize_q4_0_neon;
+    t->dequantize[CK_TYPE_Q8_0] = dequantize_q8_0_neon;
 }
 
 void ck_fill_neon_dotprod(ck_kernel_table *t) {

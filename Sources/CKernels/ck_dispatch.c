@@ -147,6 +147,12 @@ ck_convert_fn ck_current_fp16_to_fp32(void) {
     return table_current.fp16_to_fp32;
 }
 
+void ck_dequantize_row(int type, const void *x, float *y, int64_t n) {
+    ensure();
+    const ck_convert_fn fast = type >= 0 && type < 31 ? table_current.dequantize[type] : NULL;
+    if (fast) fast(x, y, n); else ck_dequantize_row_ref(type, x, y, n);
+}
+
 float ck_vec_dot(int type, int64_t n, const void *w, const void *a) {
     ensure();
     return table_current.dot[type](n, w, a);

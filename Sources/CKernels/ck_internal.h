@@ -102,6 +102,9 @@ typedef struct {
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
+    /// Weight rows to floats for the SGEMM route (ck_dequantize_row); NULL: scalar twin. Each
+    /// value is the same single float product as in the twin, so the results are identical.
+    ck_convert_fn dequantize[31];
     ck_prep_fn prep[16]; // indexed by activation type code (F32 unused)
 } ck_kernel_table;
 

@@ -193,7 +193,7 @@ void ck_expand_activation(int type, const void *va, float *y, int64_t n) {
     }
 }
 
-void ck_dequantize_row(int type, const void *vx, float *y, int64_t n) {
+void ck_dequantize_row_ref(int type, const void *vx, float *y, int64_t n) {
     ck_ensure_init();
     switch (type) {
     case CK_TYPE_F32: memcpy(y, vx, (size_t)n * 4); return;

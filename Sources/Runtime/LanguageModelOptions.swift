@@ -17,15 +17,21 @@ public struct LanguageModelOptions: Sendable, Equatable {
     public var fallbackPolicy: FallbackPolicy
     /// Record per-op wall time (``OpRouter/profile()``), also when only the CPU runs.
     public var profile: Bool
+    /// Encode an image's slices side by side, one per thread (``ImageEncoder``). Faster with
+    /// several threads; each extra lane holds one more slice's activations (~60 MiB at
+    /// SigLIP-400M's 448×448). Results are identical either way.
+    public var sliceLanes: Bool
 
     public init(threadCount: Int = 1, contextLength: Int? = nil, cacheType: KVCache.StorageType = .f16,
-                backends: [String] = ["cpu"], fallbackPolicy: FallbackPolicy = FallbackPolicy(), profile: Bool = false) {
+                backends: [String] = ["cpu"], fallbackPolicy: FallbackPolicy = FallbackPolicy(), profile: Bool = false,
+                sliceLanes: Bool = true) {
         self.threadCount = threadCount
         self.contextLength = contextLength
         self.cacheType = cacheType
         self.backends = backends
         self.fallbackPolicy = fallbackPolicy
         self.profile = profile
+        self.sliceLanes = sliceLanes
     }
 
     /// The op router these options describe: delegates loaded, placement ordered, CPU last.

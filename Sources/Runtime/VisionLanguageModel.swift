@@ -42,8 +42,11 @@ public struct CaptionResult: Sendable {
     /// Visual positions in the prompt (embedding rows plus marker tokens).
     public let imageTokens: Int
     public let decodeSeconds: Double
-    /// Seconds per encoder input (overview first), over all images.
+    /// Seconds per encoder input (overview first), over all images. Slices encoded side by
+    /// side overlap in time; ``encodeWallSeconds`` is the elapsed time.
     public let encodeSeconds: [Double]
+    /// Elapsed seconds of encoding all images.
+    public let encodeWallSeconds: Double
     public let vision: VisionTimings
     public let generation: GenerationTimings
 }
@@ -75,7 +78,7 @@ public final class VisionLanguageModel: @unchecked Sendable {
         }
         layout = try MiniCPMVPromptLayout(projectorVersion: vision.configuration.version,
                                           tokenizer: language.tokenizer, file: modelPath)
-        encoder = try ImageEncoder(vision: vision, pool: pool)
+        encoder = try ImageEncoder(vision: vision, pool: pool, sliceLanes: options.sliceLanes)
     }
 
     /// Decodes the image file at each path and answers `prompt` about them.
@@ -98,11 +101,13 @@ public final class VisionLanguageModel: @unchecked Sendable {
         var imageChunks: [[PromptChunk]] = []
         var slicing: [CaptionResult.Slicing] = []
         var encodeSeconds: [Double] = []
+        var encodeWallSeconds = 0.0
         var visionTimings = VisionTimings()
         for (index, image) in images.enumerated() {
             let encoded = try encoder.encode(image, mode: options.compatibility, source: "image \(index + 1)")
             visionTimings.add(encoded.timings)
             encodeSeconds += encoded.secondsPerSlice
+            encodeWallSeconds += encoded.wallSeconds
             imageChunks.append(layout.chunks(overview: encoded.embeddings[0], slices: Array(encoded.embeddings.dropFirst()),
                                              grid: encoded.plan.grid, queryCount: c.queryCount))
             slicing.append(CaptionResult.Slicing(grid: encoded.plan.grid.map { [$0.columns, $0.rows] }, sizes: encoded.sizes))
@@ -113,6 +118,7 @@ public final class VisionLanguageModel: @unchecked Sendable {
         let result = try language.generate(chunks: chunks, options: options.generation, onToken: onToken)
         return CaptionResult(text: result.text, tokens: result.tokens, stopReason: result.stopReason, slicing: slicing,
                              imageTokens: imageTokens, decodeSeconds: decodeSeconds, encodeSeconds: encodeSeconds,
+                             encodeWallSeconds: encodeWallSeconds,
                              vision: visionTimings, generation: result.timings)
     }
 

@@ -27,6 +27,9 @@ struct BenchVisionCommand: ParsableCommand {
     @Option(help: "Slicing: 'reference' (default) or 'llamacpp' (llama.cpp's slicing and ggml's table GELU, for side-by-side runs with llama-mtmd-cli).")
     var compat: String = "reference"
 
+    @Flag(name: .customLong("sequential-slices"), help: "Encode slices one after another on all threads instead of side by side.")
+    var sequentialSlices = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -61,7 +64,7 @@ struct BenchVisionCommand: ParsableCommand {
         let pool = ThreadPool(threadCount: threads)
         let vision: MiniCPMVVisionTower
         do { vision = try MiniCPMVVisionTower(path: mmproj, pool: pool) } catch { throw RuntimeError.model(error) }
-        let encoder = try ImageEncoder(vision: vision, pool: pool)
+        let encoder = try ImageEncoder(vision: vision, pool: pool, sliceLanes: !sequentialSlices)
         let mode: MiniCPMVSlicingMode = compat == "llamacpp" ? .llamaCpp : .reference
         var inputs: [(String, RGBImage)] = []
         if image.isEmpty {
@@ -80,11 +83,11 @@ struct BenchVisionCommand: ParsableCommand {
             var best: ImageEncoder.Encoded?
             for _ in 0..<repetitions {
                 let encoded = try encoder.encode(picture, mode: mode, source: name)
-                if best.map({ encoded.timings.total < $0.timings.total }) ?? true { best = encoded }
+                if best.map({ encoded.wallSeconds < $0.wallSeconds }) ?? true { best = encoded }
             }
             guard let best else { continue }
             rows.append(Row(image: name, width: picture.width, height: picture.height, slices: best.sizes.count,
-                            sliceSizes: best.sizes, encodeSeconds: best.secondsPerSlice.reduce(0, +),
+                            sliceSizes: best.sizes, encodeSeconds: best.wallSeconds,
                             secondsPerSlice: best.secondsPerSlice, stages: best.timings))
         }
         let report = Report(mmproj: mmproj, threads: threads, compat: compat, kernels: KernelsInfo.currentISA.description,
@@ -95,7 +98,7 @@ struct BenchVisionCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print("vision: \(mmproj), \(threads) thread(s), \(compat) slicing, kernels \(report.kernels)")
+        print("vision: \(mmproj), \(threads) thread(s), \(compat) slicing, slices \(sequentialSlices ? "one after another" : "side by side"), kernels \(report.kernels)")
         for row in rows {
             let s = row.stages
             print(String(format: "%@ (%dx%d): %d slice(s), encode %.2f s [patch embed %.2f, attention %.2f, MLP %.2f, resampler %.2f]",

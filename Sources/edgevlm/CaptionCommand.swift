@@ -53,6 +53,9 @@ struct CaptionCommand: ParsableCommand {
     @Flag(help: "Print per-op time and placement (stderr, or 'profile' in --json).")
     var profile = false
 
+    @Flag(name: .customLong("sequential-slices"), help: "Encode slices one after another on all threads instead of side by side (less memory; same results).")
+    var sequentialSlices = false
+
     func validate() throws {
         guard ["reference", "llamacpp"].contains(compat) else {
             throw ValidationError("--compat must be 'reference' or 'llamacpp', not '\(compat)'")
@@ -63,7 +66,8 @@ struct CaptionCommand: ParsableCommand {
     func run() throws {
         let model = try VisionLanguageModel(modelPath: self.model, mmprojPath: mmproj,
                                             options: LanguageModelOptions(threadCount: threads, contextLength: context,
-                                                                          backends: backends, profile: profile))
+                                                                          backends: backends, profile: profile,
+                                                                          sliceLanes: !sequentialSlices))
         var sampling = SamplingParameters.greedy
         if temp > 0 {
             sampling = .sampled(seed: seed)
@@ -89,7 +93,7 @@ struct CaptionCommand: ParsableCommand {
                 },
                 "image_tokens": result.imageTokens,
                 "timings": [
-                    "decode_s": result.decodeSeconds, "encode_s": result.encodeSeconds,
+                    "decode_s": result.decodeSeconds, "encode_s": result.encodeSeconds, "encode_wall_s": result.encodeWallSeconds,
                     "encode_breakdown_s": ["patch_embedding": result.vision.patchEmbedding, "attention": result.vision.attention,
                                            "mlp": result.vision.mlp, "resampler": result.vision.resampler],
                     "prompt_tokens": g.promptTokens, "prefill_s": g.promptSeconds, "prompt_tps": g.promptTokensPerSecond,
@@ -105,7 +109,7 @@ struct CaptionCommand: ParsableCommand {
             print("")
             FileHandle.standardError.write(Data(String(
                 format: "image: %d encoder inputs, %d visual positions, encode %.2f s | prompt %d tokens %.2f s | generated %d tokens, %.1f tok/s\n",
-                result.encodeSeconds.count, result.imageTokens, result.encodeSeconds.reduce(0, +),
+                result.encodeSeconds.count, result.imageTokens, result.encodeWallSeconds,
                 g.promptTokens, g.promptSeconds, g.generatedTokens, g.generatedTokensPerSecond).utf8))
             for health in router.health() where health.fallbacks + health.bypassed > 0 {
                 FileHandle.standardError.write(Data(

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import GGUF
 import Kernels
@@ -27,6 +28,21 @@ import Testing
                     }
                 }
             }
+        }
+    }
+    /// The vectorised decoders (the SGEMM route's weight conversion) on every ISA level equal
+    /// the scalar twin bit for bit, on gguf-py's blocks.
+    @Test(arguments: [GGMLType.q4_0, .q5_0, .q8_0, .q4_1, .q6_K])
+    func vectorDecodersMatchTheScalarTwin(type: GGMLType) throws {
+        let blocks = try loadTestData("\(type.name).blocks")
+        let count = Self.rows * Self.columns
+        try forEachISA { isa in
+            var fast = [Float](repeating: .nan, count: count), twin = fast
+            blocks.withUnsafeBytes { raw in
+                ck_dequantize_row(Int32(type.rawValue), raw.baseAddress, &fast, Int64(count))
+                ck_dequantize_row_ref(Int32(type.rawValue), raw.baseAddress, &twin, Int64(count))
+            }
+            #expect(fast.map(\.bitPattern) == twin.map(\.bitPattern), "\(type) on \(isa)")
         }
     }
 }

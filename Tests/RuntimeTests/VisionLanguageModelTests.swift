@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Kernels
 import Models
 import Testing
 @testable import Runtime
@@ -90,6 +91,24 @@ import Testing
         let again = try model.caption(images: [image], prompt: "What is in the image?",
                                       options: CaptionOptions(generation: GenerationOptions(maxTokens: 6)))
         #expect(again.tokens == result.tokens)
+    }
+
+    @Test(arguments: [2, 3])
+    func slicesSideBySideGiveTheSameEmbeddings(threads: Int) throws {
+        // Lanes (one slice per thread, the remainder on all threads) must not change a bit of
+        // the result compared with slices one after another on one thread.
+        let model = try Self.model()
+        let c = model.vision.configuration
+        let image = try Self.image(width: 3 * c.imageSize, height: c.imageSize + 7)
+        let serial = try ImageEncoder(vision: model.vision, pool: ThreadPool(threadCount: 1), sliceLanes: false)
+            .encode(image, mode: .reference, source: "test")
+        let laned = try ImageEncoder(vision: model.vision, pool: ThreadPool(threadCount: threads), sliceLanes: true)
+            .encode(image, mode: .reference, source: "test")
+        #expect(serial.sizes.count >= 3)
+        #expect(laned.sizes == serial.sizes)
+        #expect(laned.secondsPerSlice.count == serial.sizes.count)
+        #expect(laned.embeddings == serial.embeddings)
+        #expect(laned.wallSeconds > 0 && laned.wallSeconds <= laned.secondsPerSlice.reduce(0, +) + 0.5)
     }
 
     @Test func badInputGivesClearErrors() throws {

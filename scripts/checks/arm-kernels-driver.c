@@ -82,6 +82,20 @@ int main(void) {
                     failures++;
                 }
             }
+            // The vectorised weight decoding (SGEMM route) equals the scalar twin bit for bit.
+            {
+                float *deq_ref = malloc(sizeof(float) * cols);
+                for (int64_t r = 0; r < rows; r++) {
+                    ck_dequantize_row(t->type, w + r * row_bytes, deq, cols);
+                    ck_dequantize_row_ref(t->type, w + r * row_bytes, deq_ref, cols);
+                    checks++;
+                    if (memcmp(deq, deq_ref, sizeof(float) * (size_t)cols) != 0) {
+                        printf("FAIL %s %s: dequantized row %lld differs from the scalar twin\n", t->name, ck_isa_name(level), (long long)r);
+                        failures++;
+                    }
+                }
+                free(deq_ref);
+            }
             for (int64_t r = 0; r < rows; r++) {
                 ck_dequantize_row(t->type, w + r * row_bytes, deq, cols);
                 for (int64_t b = 0; b < batch; b++) {

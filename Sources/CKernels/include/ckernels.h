@@ -70,8 +70,11 @@ float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a);
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
 
-/// Decodes `n` elements of `type` (a multiple of its block size) to floats.
+/// Decodes `n` elements of `type` (a multiple of its block size) to floats. Vectorised for the
+/// common quantized types; bit-identical to ck_dequantize_row_ref.
 void ck_dequantize_row(int type, const void *x, float *y, int64_t n);
+/// Scalar twin of ck_dequantize_row.
+void ck_dequantize_row_ref(int type, const void *x, float *y, int64_t n);
 /// Expands one prepared activation row of weight `type` (the output of ck_prepare_activation)
 /// back to `n` floats: the values the integer dot products multiply, so a float GEMM over them
 /// and the dequantized weights computes what ck_mul_mat computes, up to float rounding.
