@@ -37,7 +37,7 @@ for round in $(seq "$ROUNDS"); do
       BENCH_COORDINATOR=$binary BENCH_ARGS="$LOAD $flags" scripts/bench-coordinator.sh > "$log" 2>&1
     fi
     load=$(grep -o 'load average: .*' "$log" | head -1)
-    rate=$(grep -oE '\(([0-9]+)/s\)|\(([0-9]+) cycles/s' "$log" | head -1 | tr -dc '0-9')
+    rate=$(grep -E '^ran ' "$log" | grep -oE '\(([0-9]+)/s\)|\(([0-9]+) cycles/s' | head -1 | tr -dc '0-9')
     latency=$(grep -E 'latency ms' "$log" | head -1)
     cpu=$(grep -E '^cpu s per 1000 cycles' "$log" | sed 's/^cpu s per 1000 cycles: //')
     echo "round $round $label: ${rate:-?} cycles/s | $latency | cpu s/1000 cycles: $cpu | $load"

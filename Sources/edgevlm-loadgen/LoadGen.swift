@@ -106,6 +106,7 @@ struct LoadGen: AsyncParsableCommand {
 
     /// The timed phase: device cycles over `credentials` for `duration` seconds, then the report.
     func cycle(clients: [GRPCClient<HTTP2ClientTransport.Posix>], credentials: [String]) async throws {
+        let runSeqBase = UInt64.random(in: 0..<(1 << 16)) << 47
         let deadline = ContinuousClock.now + .seconds(duration)
         let start = ContinuousClock.now
         let cpuStart = CPUSample.take(coordinator: coordinatorPid, databaseParent: databasePid)
@@ -115,7 +116,9 @@ struct LoadGen: AsyncParsableCommand {
                     let client = FleetDeviceService.Client(wrapping: clients[worker % clients.count])
                     var stats = WorkerStats()
                     var deviceIndex = worker
-                    var seq = UInt64(worker) << 40
+                    // Seqs unique per run and worker, so runs sharing devices (--credentials-file)
+                    // insert new results instead of acknowledging duplicates.
+                    var seq = runSeqBase | UInt64(worker) << 32
                     while ContinuousClock.now < deadline {
                         let credential = credentials[deviceIndex % credentials.count]
                         deviceIndex += concurrency
