@@ -26,5 +26,5 @@ for i in $(seq 100); do grep -q listening $S/out && break; sleep 0.1; done
 cat $S/out
 G=$(sed -E 's/.*grpc=([0-9]+).*/\1/' < $S/out)
 uptime
-timeout 120 "$BIN/edgevlm-loadgen" --port $G --ca $S/state/tls/ca.pem --operator-token @$S/state/admin.token --coordinator-pid $PID "${CPU_ARGS[@]}" ${BENCH_ARGS:---devices 500 --concurrency 32 --connections 4 --duration 15}
+timeout ${BENCH_TIMEOUT:-120} "$BIN/edgevlm-loadgen" --port $G --ca $S/state/tls/ca.pem --operator-token @$S/state/admin.token --coordinator-pid $PID "${CPU_ARGS[@]}" ${BENCH_ARGS:---devices 500 --concurrency 32 --connections 4 --duration 15}
 kill -TERM $PID; wait $PID || true

@@ -27,6 +27,8 @@ struct LoadGen: AsyncParsableCommand {
     @Option(help: "Coordinator process id: report its CPU seconds over the timed phase (Linux /proc).") var coordinatorPid: Int32?
     @Option(help: "Database server process id: report its and its children's CPU over the timed phase.") var databasePid: Int32?
     @Flag(help: "One Sync call per cycle instead of Heartbeat + UploadResults.") var syncCall = false
+    @Option(help: "Device credentials, one per line: read when the file exists (enrollment skipped; its first --devices used), written after enrolling when it does not — so runs against one database share one enrolled population.")
+    var credentialsFile: String?
 
     func run() async throws {
         let token = operatorToken.hasPrefix("@")
@@ -52,6 +54,26 @@ struct LoadGen: AsyncParsableCommand {
     }
 
     func exercise(clients: [GRPCClient<HTTP2ClientTransport.Posix>], operatorToken: String) async throws {
+        let credentials: [String]
+        if let credentialsFile, FileManager.default.fileExists(atPath: credentialsFile) {
+            let stored = try String(contentsOfFile: credentialsFile, encoding: .utf8).split(separator: "\n").map(String.init)
+            guard stored.count >= devices else {
+                throw ValidationError("\(credentialsFile) holds \(stored.count) credentials, fewer than --devices \(devices)")
+            }
+            credentials = Array(stored.prefix(devices))
+            print("read \(credentials.count) device credentials from \(credentialsFile) (enrollment skipped)")
+        } else {
+            credentials = try await enroll(clients: clients, operatorToken: operatorToken)
+            if let credentialsFile {
+                try Data(credentials.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: credentialsFile))
+            }
+        }
+        try await cycle(clients: clients, credentials: credentials)
+    }
+
+    /// Enrolls `devices` devices through the Enroll RPC (the coordinator's real enrollment path),
+    /// `concurrency` at a time; returns their credentials.
+    func enroll(clients: [GRPCClient<HTTP2ClientTransport.Posix>], operatorToken: String) async throws -> [String] {
         let operators = FleetOperatorService.Client(wrapping: clients[0])
         var tokenRequest = Edgevlm_Fleet_V1_CreateEnrollmentTokenRequest()
         tokenRequest.maxUses = UInt32(devices)
@@ -77,8 +99,14 @@ struct LoadGen: AsyncParsableCommand {
             return try await group.reduce(into: [String]()) { $0 += $1 }
         }
         let enrollSeconds = (ContinuousClock.now - enrollStart).seconds
-        print("enrolled \(credentials.count) devices in \(String(format: "%.1f", enrollSeconds)) s")
+        print(String(format: "enrolled %d devices in %.1f s (%.0f/s)", credentials.count, enrollSeconds,
+                     Double(credentials.count) / enrollSeconds))
+        return credentials
+    }
 
+    /// The timed phase: device cycles over `credentials` for `duration` seconds, then the report.
+    func cycle(clients: [GRPCClient<HTTP2ClientTransport.Posix>], credentials: [String]) async throws {
+        let runSeqBase = UInt64.random(in: 0..<(1 << 16)) << 47
         let deadline = ContinuousClock.now + .seconds(duration)
         let start = ContinuousClock.now
         let cpuStart = CPUSample.take(coordinator: coordinatorPid, databaseParent: databasePid)
@@ -88,7 +116,9 @@ struct LoadGen: AsyncParsableCommand {
                     let client = FleetDeviceService.Client(wrapping: clients[worker % clients.count])
                     var stats = WorkerStats()
                     var deviceIndex = worker
-                    var seq = UInt64(worker) << 40
+                    // Seqs unique per run and worker, so runs sharing devices (--credentials-file)
+                    // insert new results instead of acknowledging duplicates.
+                    var seq = runSeqBase | UInt64(worker) << 32
                     while ContinuousClock.now < deadline {
                         let credential = credentials[deviceIndex % credentials.count]
                         deviceIndex += concurrency

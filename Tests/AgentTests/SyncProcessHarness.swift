@@ -52,6 +52,8 @@ enum SyncProcessHarness {
         var extraArguments: [String] = []
         /// Address gRPC and HTTP listen on ("0.0.0.0" to be reachable from a network namespace).
         var bindHost = "127.0.0.1"
+        /// `serve --database` value (a PostgreSQL URL); nil: the SQLite file in `state`.
+        var database: String?
 
         init(state: URL, plaintext: Bool = false) {
             self.state = state
@@ -66,7 +68,7 @@ enum SyncProcessHarness {
             process.executableURL = try SyncProcessHarness.binary("edgevlm-coordinator")
             process.arguments = ["serve", "--state-dir", state.path, "--grpc-host", bindHost, "--grpc-port", "\(grpcPort)",
                                  "--http-host", bindHost, "--http-port", "0", "--poll-interval", "1"]
-                + (plaintext ? ["--insecure-plaintext"] : []) + extraArguments
+                + (plaintext ? ["--insecure-plaintext"] : []) + (database.map { ["--database", $0] } ?? []) + extraArguments
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -260,6 +262,12 @@ enum SyncProcessHarness {
             self.process = nil
         }
 
+        /// The device id once the agent has enrolled (polled for up to `seconds`); nil if it did not.
+        func enrolledDeviceID(within seconds: Double = 20) async -> String? {
+            _ = await SyncProcessHarness.eventually(seconds) { syncStatus()?.deviceID != nil }
+            return syncStatus()?.deviceID
+        }
+
         /// Drops `count` distinct JPEG-looking files into the inbox (rename: atomic arrival).
         func addImages(_ count: Int) throws {
             for _ in 0..<count {
@@ -295,6 +303,51 @@ enum SyncProcessHarness {
             }
             return results
         }
+    }
+
+    /// The set-up every sync integration test shares: a temporary folder (removed afterwards)
+    /// holding a coordinator (`plaintext`, extra `serve` flags `coordinatorFlags`) and one agent
+    /// with a fresh one-use enrollment token (`batchSize`, `extraSync` as in `AgentProcess`),
+    /// both started — the agent after `beforeAgentStarts` ran on it — and both stopped after
+    /// `body`. Under `scripts/with-postgres.sh` (EDGEVLM_TEST_POSTGRES_URL set) the coordinator
+    /// runs on a new PostgreSQL database of that server, otherwise on SQLite in its state folder.
+    static func withCoordinatorAndAgent(
+        _ label: String, plaintext: Bool = false, coordinatorFlags: [String] = [], batchSize: Int = 5,
+        extraSync: String = "", beforeAgentStarts: (AgentProcess) throws -> Void = { _ in },
+        _ body: (Coordinator, AgentProcess) async throws -> Void
+    ) async throws {
+        let root = try temporaryDirectory(label)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let coordinator = Coordinator(state: root.appendingPathComponent("coord"), plaintext: plaintext)
+        coordinator.extraArguments = coordinatorFlags
+        coordinator.database = try freshPostgresDatabase()
+        try coordinator.start()
+        defer { coordinator.stop() }
+        let agent = try AgentProcess(state: root.appendingPathComponent("agent"), coordinator: coordinator,
+                                     token: try await coordinator.enrollmentToken(), batchSize: batchSize,
+                                     extraSync: extraSync)
+        try beforeAgentStarts(agent)
+        try agent.start()
+        defer { agent.stop() }
+        try await body(coordinator, agent)
+    }
+
+    /// A new empty database on the server named by EDGEVLM_TEST_POSTGRES_URL (created with
+    /// `psql`), as a URL; nil when the variable is not set.
+    static func freshPostgresDatabase() throws -> String? {
+        guard let admin = ProcessInfo.processInfo.environment["EDGEVLM_TEST_POSTGRES_URL"], !admin.isEmpty,
+              var components = URLComponents(string: admin) else { return nil }
+        let name = "sync_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        psql.arguments = ["psql", admin, "-qAtc", "CREATE DATABASE \(name)"]
+        try psql.run()
+        psql.waitUntilExit()
+        guard psql.terminationStatus == 0 else {
+            throw MissingBinary(description: "psql could not create database \(name) on \(admin) (exit \(psql.terminationStatus))")
+        }
+        components.path = "/\(name)"
+        return components.string
     }
 
     /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.

@@ -31,6 +31,9 @@ public final class CoordinatorCore: Sendable {
     let heartbeats: GroupCommit<HeartbeatWrite, DeviceAssignment?>
     /// Result uploads, many devices per INSERT under load (answer: nil when refused).
     let uploads: GroupCommit<AuthenticatedUpload, IngestOutcome?>
+    /// Whole `Sync` cycles, many devices per store transaction under load (answer: nil when
+    /// refused).
+    let syncs: GroupCommit<SyncWrite, SyncOutcome?>
 
     /// Throws `.configuration` for a trusted key that is not base64 of 32 bytes.
     public init(store: any CoordinatorStore, configuration: CoordinatorConfiguration, operators: OperatorCredentials,
@@ -53,6 +56,13 @@ public final class CoordinatorCore: Sendable {
                               key: { $0.upload.deviceID }, weight: { $0.upload.results.count },
                               onBatch: { _ in metrics.increment("edgevlm_upload_batches_total") },
                               write: { try await store.ingest(authenticated: $0) })
+        // Weight: a device's row and its result rows, so a batch stays near one heartbeat batch
+        // plus two result chunks.
+        syncs = GroupCommit(writers: configuration.heartbeatWriters,
+                            maxWeight: configuration.heartbeatBatchSize + SQLCoordinatorStore.ingestChunk * 2,
+                            key: { $0.deviceID }, weight: { 1 + $0.results.count },
+                            onBatch: { _ in metrics.increment("edgevlm_sync_batches_total") },
+                            write: { try await store.recordSyncs($0) })
         var keys: [String: Data] = [:]
         for text in configuration.trustedModelKeys {
             guard let raw = Data(base64Encoded: text), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
@@ -133,19 +143,26 @@ public final class CoordinatorCore: Sendable {
         return outcome
     }
 
-    /// A device's whole sync cycle (the `Sync` RPC): `heartbeat` and, when `results` is not
-    /// empty, `uploadResults`, run at once so each joins its own group commit (one RPC instead of
-    /// two; the store work is the same). Returns the desired state and the upload's outcome
-    /// (empty when no results were sent). Throws what either throws; a failed call may have
-    /// stored some results, which a retry acknowledges without duplicating.
+    /// A device's whole sync cycle (the `Sync` RPC): authenticates `token` (as
+    /// `authenticateDevice`), stores `status` and the `results` not stored yet, and returns the
+    /// desired state and the upload's outcome (empty when no results were sent). Status and
+    /// results go together with other devices' cycles in one store transaction (one statement
+    /// on PostgreSQL, see `CoordinatorStore.recordSyncs`) that checks the credential and
+    /// revocation itself: stored together or not at all; refusals take a second read only to
+    /// say why. Throws `.unauthenticated`, `.permissionDenied` or `.database`.
     public func sync(token: String?, claimed: String, status: FleetDeviceStatus,
                      results: [FleetResult]) async throws -> (desired: FleetDesiredState, upload: IngestOutcome) {
-        guard !results.isEmpty else {
-            return (try await heartbeat(token: token, claimed: claimed, status: status), IngestOutcome(ackedSeqs: [], inserted: 0))
+        guard let token, let credential = DeviceCredential(parsing: token),
+              claimed.isEmpty || claimed == credential.deviceID else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "unknown device credential")
         }
-        async let upload = uploadResults(token: token, claimed: claimed, results: results)
-        let desired = try await heartbeat(token: token, claimed: claimed, status: status)
-        return (desired, try await upload)
+        let heartbeat = HeartbeatWrite(deviceID: credential.deviceID, credentialHash: credential.hash, status: status, now: clock())
+        guard let outcome = try await syncs.submit(SyncWrite(heartbeat: heartbeat, results: results)) else {
+            _ = try await authenticateDevice(token: token, claimed: claimed)
+            throw CoordinatorError(.unauthenticated, "device credential changed during the call; retry")
+        }
+        return (try await desiredState(deviceID: credential.deviceID, assignment: outcome.assignment), outcome.upload)
     }
 
     /// The operator whose token `token` is; throws `.unauthenticated` otherwise.

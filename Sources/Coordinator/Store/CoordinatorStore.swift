@@ -60,6 +60,13 @@ public protocol CoordinatorStore: Sendable {
     /// at most once. Throws `.database`.
     func ingest(authenticated uploads: [AuthenticatedUpload]) async throws -> [IngestOutcome?]
     func queryResults(_ query: ResultQuery) async throws -> [StoredResultRecord]
+    /// Whole sync cycles of many devices (the `Sync` call) in one transaction — one statement on
+    /// PostgreSQL: for each write whose device exists, has the write's credential hash and is not
+    /// revoked, stores the status as `recordHeartbeats` does and the results not stored yet as
+    /// `ingest` does. One answer per write, in order: the device's assignment and ingest outcome
+    /// (every seq sent is stored afterwards), or nil when refused — nothing of that write is
+    /// stored then. A device may appear at most once. Throws `.database`; then nothing is stored.
+    func recordSyncs(_ writes: [SyncWrite]) async throws -> [SyncOutcome?]
 
     // MARK: artifacts and models
     func recordBlob(sha256: String, size: Int64, now: Int64) async throws

@@ -45,4 +45,32 @@ enum PostgresBatchStatements {
             ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
             """
     }
+
+    /// Whole sync cycles in one statement (one round trip, one commit): the heartbeat UPDATE as
+    /// in `Heartbeats`, and the results of exactly the devices it stored (so the credential and
+    /// revocation check is the UPDATE's); returns per stored device its assignment and the count
+    /// of result rows inserted. Binds: the four `Heartbeats` arrays, then the ten
+    /// `resultColumns` as arrays.
+    enum Syncs: PreparedSQL {
+        static let sql = """
+            WITH beat AS (
+              UPDATE devices SET last_seen = v.seen_at, last_status = v.status
+              FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[]) AS v(device_id, credential_hash, seen_at, status)
+              WHERE devices.device_id = v.device_id AND devices.credential_hash = v.credential_hash
+                AND devices.revoked_at = 0
+              RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
+            ), stored AS (
+              INSERT INTO results (\(resultColumns))
+              SELECT r.device_id, r.seq, r.job_id, r.created_at, r.model_digest, r.source, r.text, r.attributes_json,
+                r.latency_ms, r.received_at
+              FROM unnest($5::text[], $6::int8[], $7::text[], $8::int8[], $9::text[], $10::text[], $11::text[],
+                $12::text[], $13::int8[], $14::int8[]) AS r(\(resultColumns))
+              WHERE r.device_id IN (SELECT device_id FROM beat)
+              ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id
+            )
+            SELECT beat.device_id, beat.desired_model, beat.desired_rollout, COALESCE(counted.inserted, 0)
+            FROM beat LEFT JOIN (SELECT device_id, COUNT(*) AS inserted FROM stored GROUP BY device_id) AS counted
+              ON counted.device_id = beat.device_id
+            """
+    }
 }

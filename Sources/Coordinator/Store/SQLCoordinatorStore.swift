@@ -154,6 +154,13 @@ public final class SQLCoordinatorStore: CoordinatorStore {
     static let heartbeatChunk = 500
 
     public func recordHeartbeats(_ writes: [HeartbeatWrite]) async throws -> [DeviceAssignment?] {
+        let assignments = try await updateHeartbeats(writes, on: database)
+        return writes.map { assignments[$0.deviceID] }
+    }
+
+    /// The heartbeat UPDATEs (`heartbeatChunk` devices per statement) on `connection`; returns
+    /// the assignment of every device whose status was stored, by id.
+    private func updateHeartbeats(_ writes: [HeartbeatWrite], on connection: any SQLConnection) async throws -> [String: DeviceAssignment] {
         var assignments: [String: DeviceAssignment] = [:]
         var start = 0
         while start < writes.count {
@@ -162,7 +169,7 @@ public final class SQLCoordinatorStore: CoordinatorStore {
             let statuses = try chunk.map { try $0.status.serializedBytes() as [UInt8] }
             if dialect == .postgres {
                 // One array per column: one prepared statement for every batch size.
-                let rows = try await database.execute(prepared: PostgresBatchStatements.Heartbeats.self, [
+                let rows = try await connection.execute(prepared: PostgresBatchStatements.Heartbeats.self, [
                     .textArray(chunk.map(\.deviceID)), .textArray(chunk.map(\.credentialHash)),
                     .integerArray(chunk.map(\.now)), .blobArray(statuses),
                 ])
@@ -186,12 +193,44 @@ public final class SQLCoordinatorStore: CoordinatorStore {
                     WHERE devices.device_id = v.column1 AND devices.credential_hash = v.column2 AND devices.revoked_at = 0
                     RETURNING devices.device_id, devices.desired_model, devices.desired_rollout
                     """
-                for row in try await database.execute(sql, binds) {
+                for row in try await connection.execute(sql, binds) {
                     assignments[try row.text(0)] = DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2))
                 }
             }
         }
-        return writes.map { assignments[$0.deviceID] }
+        return assignments
+    }
+
+    public func recordSyncs(_ writes: [SyncWrite]) async throws -> [SyncOutcome?] {
+        // Rows are visited in device-id order, so two replicas' batches lock shared rows in one order.
+        let sorted = writes.sorted { $0.deviceID < $1.deviceID }
+        var stored: [String: (assignment: DeviceAssignment, inserted: Int)] = [:]
+        if dialect == .postgres {
+            // One statement: the UPDATE authenticates, the INSERT takes only the devices it stored.
+            let statuses = try sorted.map { try $0.heartbeat.status.serializedBytes() as [UInt8] }
+            let rows = sorted.flatMap { write in write.results.map { (Self.upload(of: write), $0) } }
+            let binds: [SQLValue] = [
+                .textArray(sorted.map(\.deviceID)), .textArray(sorted.map(\.heartbeat.credentialHash)),
+                .integerArray(sorted.map(\.heartbeat.now)), .blobArray(statuses),
+            ] + Self.postgresBinds(rows[...], checkCredentials: false)
+            for row in try await database.execute(prepared: PostgresBatchStatements.Syncs.self, binds) {
+                stored[try row.text(0)] = (DeviceAssignment(modelDigest: try row.text(1), rolloutID: try row.text(2)),
+                                           Int(try row.int(3)))
+            }
+        } else {
+            // BEGIN IMMEDIATE holds the write lock: devices that passed the UPDATE stay valid for the INSERT.
+            stored = try await database.transaction { connection in
+                let assignments = try await self.updateHeartbeats(sorted.map(\.heartbeat), on: connection)
+                let passed = sorted.filter { assignments[$0.deviceID] != nil }.map(Self.upload(of:))
+                let inserted = try await self.insertResults(passed, checkCredentials: false, on: connection)
+                return assignments.reduce(into: [String: (assignment: DeviceAssignment, inserted: Int)]()) { answer, entry in
+                    answer[entry.key] = (entry.value, inserted[entry.key] ?? 0)
+                }
+            }
+        }
+        return writes.map { write in
+            stored[write.deviceID].map { SyncOutcome(assignment: $0.assignment, upload: Self.outcome(of: Self.upload(of: write).upload, inserted: $0.inserted)) }
+        }
     }
 
     public func recordHeartbeat(deviceID: String, status: FleetDeviceStatus, now: Int64) async throws {
@@ -266,6 +305,12 @@ public final class SQLCoordinatorStore: CoordinatorStore {
         }
     }
 
+    /// The results half of a sync cycle, received at its heartbeat's time.
+    private static func upload(of write: SyncWrite) -> AuthenticatedUpload {
+        AuthenticatedUpload(upload: ResultUpload(deviceID: write.deviceID, results: write.results, receivedAt: write.heartbeat.now),
+                            credentialHash: write.heartbeat.credentialHash)
+    }
+
     /// Every seq is stored once the INSERT ran: inserted by it or by an earlier (retried) upload.
     private static func outcome(of upload: ResultUpload, inserted: Int) -> IngestOutcome {
         var seen = Set<UInt64>()
@@ -275,7 +320,9 @@ public final class SQLCoordinatorStore: CoordinatorStore {
     /// INSERTs the uploads' rows (`ingestChunk` per statement), skipping stored `(device_id, seq)`
     /// and, with `checkCredentials`, rows whose device is unknown, revoked or has another
     /// credential hash. Returns rows inserted by device id.
-    private func insertResults(_ uploads: [AuthenticatedUpload], checkCredentials: Bool) async throws -> [String: Int] {
+    private func insertResults(_ uploads: [AuthenticatedUpload], checkCredentials: Bool,
+                               on connection: (any SQLConnection)? = nil) async throws -> [String: Int] {
+        let connection = connection ?? database
         let rows = uploads.flatMap { item in item.upload.results.map { (item, $0) } }
         var inserted: [String: Int] = [:]
         var start = 0
@@ -286,11 +333,11 @@ public final class SQLCoordinatorStore: CoordinatorStore {
             if dialect == .postgres {
                 let binds = Self.postgresBinds(chunk, checkCredentials: checkCredentials)
                 rows = checkCredentials
-                    ? try await database.execute(prepared: PostgresBatchStatements.AuthenticatedResults.self, binds)
-                    : try await database.execute(prepared: PostgresBatchStatements.Results.self, binds)
+                    ? try await connection.execute(prepared: PostgresBatchStatements.AuthenticatedResults.self, binds)
+                    : try await connection.execute(prepared: PostgresBatchStatements.Results.self, binds)
             } else {
                 let (sql, binds) = Self.valuesInsert(chunk, checkCredentials: checkCredentials)
-                rows = try await database.execute(sql, binds)
+                rows = try await connection.execute(sql, binds)
             }
             for row in rows { inserted[try row.text(0), default: 0] += 1 }
         }

@@ -125,6 +125,33 @@ public struct AuthenticatedUpload: Sendable, Equatable {
     }
 }
 
+/// One device's whole sync cycle as the store writes it: its heartbeat (with the credential
+/// hash it must match) and its results, stored together or not at all.
+public struct SyncWrite: Sendable, Equatable {
+    public var heartbeat: HeartbeatWrite
+    /// Results to store (received at `heartbeat.now`); may be empty.
+    public var results: [FleetResult]
+
+    public var deviceID: String { heartbeat.deviceID }
+
+    public init(heartbeat: HeartbeatWrite, results: [FleetResult]) {
+        self.heartbeat = heartbeat
+        self.results = results
+    }
+}
+
+/// What a stored sync cycle answers: the device's assignment (for its desired state) and the
+/// outcome of its results.
+public struct SyncOutcome: Sendable, Equatable {
+    public var assignment: DeviceAssignment
+    public var upload: IngestOutcome
+
+    public init(assignment: DeviceAssignment, upload: IngestOutcome) {
+        self.assignment = assignment
+        self.upload = upload
+    }
+}
+
 /// One audit log line.
 public struct AuditRecord: Sendable, Equatable {
     public var id: Int64
