@@ -207,6 +207,19 @@ static inline void prefetch_ahead(const char *from, size_t bytes, const char *en
     for (size_t o = CK_PREFETCH_DISTANCE; o < stop; o += 64) __builtin_prefetch(from + o, 0, 3);
 }
 
+int ck_gemm_supported(int type) {
+    ensure();
+    return type >= 0 && type < 31 && table_current.gemm[type] != NULL;
+}
+
+void ck_gemm(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act, size_t act_bytes,
+             const void *side, int64_t batch, float *out, int64_t out_stride, void *scratch) {
+    ensure();
+    const ck_gemm_fn gemm = type >= 0 && type < 31 ? table_current.gemm[type] : NULL;
+    if (gemm) gemm(type, n, w, row_bytes, nrows, act, act_bytes, side, batch, out, out_stride, scratch);
+    else ck_gemm_ref(type, n, w, row_bytes, nrows, act, act_bytes, side, batch, out, out_stride);
+}
+
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
     ensure();

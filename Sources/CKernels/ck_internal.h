@@ -83,6 +83,11 @@ typedef void (*ck_convert_fn)(const void *x, float *y, int64_t n);
 typedef void (*ck_mul_mat_fn)(int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                               const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
 
+/// ck_gemm's kernel: the product of ck_mul_mat for prompt-sized batches (ck_gemm.c).
+typedef void (*ck_gemm_fn)(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                           size_t act_bytes, const void *side, int64_t batch, float *out, int64_t out_stride,
+                           void *scratch);
+
 typedef void (*ck_attention_fn)(const float *q, int64_t q_stride, int64_t rows, const float *k,
                                 int64_t k_stride, const float *v, int64_t v_stride, int64_t n_kv, int64_t d,
                                 float scale, float *out, int64_t out_stride, float *scratch);
@@ -101,6 +106,8 @@ typedef struct {
     ck_attention_fn attention_f32;
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
+    /// Strip-packed integer GEMM for large batches (ck_gemm); NULL: not at this level.
+    ck_gemm_fn gemm[31];
     ck_convert_fn fp16_to_fp32; // NULL: scalar table
     /// Weight rows to floats for the SGEMM route (ck_dequantize_row); NULL: scalar twin. Each
     /// value is the same single float product as in the twin, so the results are identical.
@@ -179,6 +186,7 @@ ck_convert_fn ck_current_fp16_to_fp32(void);
 #if defined(__x86_64__)
 void ck_fill_avx2(ck_kernel_table *t);
 void ck_fill_avx512vnni(ck_kernel_table *t);
+void ck_gemm_fill_avx512vnni(ck_kernel_table *t);
 int ck_x86_has_avx2(void);
 int ck_x86_has_avx512vnni(void);
 #endif

@@ -778,5 +778,6 @@ void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_zmm;
     t->mul_mat[CK_TYPE_Q5_0] = mul_mat_q5_0_zmm;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_zmm;
+    ck_gemm_fill_avx512vnni(t);
 }
 #endif

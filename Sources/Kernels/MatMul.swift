@@ -74,11 +74,15 @@ public enum MatMul {
     }
 
     /// The llama.cpp-compatible product for any batch: the integer path (`computeQuantized`)
-    /// below `compatibleBatchedThreshold(for:)` rows, above it the same arithmetic through SGEMM
-    /// (`computeQuantizedBatched`).
+    /// for small batches; from `integerGemmThreshold(for:)` rows the strip-packed integer GEMM
+    /// (`computeQuantizedGemm`) where this CPU has one, else from
+    /// `compatibleBatchedThreshold(for:)` rows the same arithmetic through SGEMM
+    /// (`computeQuantizedBatched`). All routes multiply the same quantized activations.
     public static func computeCompatible(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
                                          output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        if batch >= compatibleBatchedThreshold(for: weight.type) {
+        if batch >= integerGemmThreshold(for: weight.type) {
+            computeQuantizedGemm(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        } else if batch >= compatibleBatchedThreshold(for: weight.type) {
             computeQuantizedBatched(weight: weight, input: input, batch: batch, output: output, pool: pool)
         } else {
             computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
@@ -94,6 +98,55 @@ public enum MatMul {
         case .q4_1, .q5_1: Int.max
         case .q4_0, .q8_0: 256
         default: batchedThreshold(for: type)
+        }
+    }
+
+    /// Batch size from which `computeCompatible` takes the strip-packed integer GEMM for weights
+    /// of `type` (`Int.max`: never). Only Q4_0, whose GEMM is llama.cpp's arithmetic there:
+    /// llama.cpp repacks Q4_0 weights at load and multiplies them (prefill and decode) with one
+    /// integer sum per block, acc = fma(Σ, d_w·d_a, acc), as `ck_gemm` does. For Q5_0/Q8_0 it
+    /// sums 8 lanes per block separately, as the register tiles and the SGEMM route do (tiny Q8_0
+    /// fixture: relative L2 to llama.cpp 8.7e-4 through the tiles, 5.1e-3 through the GEMM).
+    /// The GEMM beats the tiles from 6–8 rows and the SGEMM route by 2.5–4x at 512 rows
+    /// (4864×896, one thread, `tools/bench/ck_gemm_bench.c`; BENCHMARKS.md, Language model).
+    public static func integerGemmThreshold(for type: GGMLType) -> Int {
+        type == .q4_0 && ck_gemm_supported(Int32(type.rawValue)) != 0 ? 8 : Int.max
+    }
+
+    /// The integer path's products for many activation rows (`ck_gemm`): each activation row is
+    /// quantized exactly as for `computeQuantized`, and each 32-row weight strip is repacked once
+    /// (per thread, into its scratch) so that one VNNI instruction advances 16 rows. The block
+    /// sums are the same integers; results differ from `computeQuantized` by float summation
+    /// order only (~1e-7 relative) and do not depend on the thread count. Without a GEMM kernel
+    /// for the type at the current level this runs the scalar twin (slow; tests only).
+    public static func computeQuantizedGemm(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
+                                            output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        guard batch > 0 else { return }
+        let type = Int32(weight.type.rawValue)
+        let columns = weight.columns
+        let activationBytes = ck_activation_row_bytes(type, Int64(columns))
+        let sideBytes = ck_gemm_side_row_bytes(Int64(columns))
+        let activationsBytes = (activationBytes * batch + 63) / 64 * 64
+        let activations = pool.scratch(bytes: activationsBytes + sideBytes * batch)
+        let side = activations + activationsBytes
+        pool.parallelFor(batch, minimumChunk: 4) { range in
+            for b in range {
+                ck_prepare_activation(type, input + b * columns, activations + b * activationBytes, Int64(columns))
+            }
+            ck_gemm_prepare(type, Int64(columns), activations + range.lowerBound * activationBytes, activationBytes,
+                            Int64(range.count), side + range.lowerBound * sideBytes)
+        }
+        let rows = weight.rows
+        let rowBytes = weight.rowBytes
+        let data = weight.data
+        let stripBytes = ck_gemm_strip_bytes(Int64(columns))
+        // Whole 32-row strips per chunk: a strip is packed once and serves every activation row.
+        pool.parallelForIndexed((rows + 31) / 32) { range, thread in
+            let scratch = pool.threadScratch(thread, bytes: stripBytes)
+            let first = range.lowerBound * 32
+            let last = min(rows, range.upperBound * 32)
+            ck_gemm(type, Int64(columns), data + first * rowBytes, rowBytes, Int64(last - first), activations,
+                    activationBytes, side, Int64(batch), output + first, Int64(rows), scratch)
         }
     }
 

@@ -70,6 +70,28 @@ float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a);
 void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
                 const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
 
+/// Integer GEMM for prompt-sized batches (Q4_0, Q5_0, Q8_0 weights; AVX-512 VNNI): the products
+/// of ck_mul_mat, with each 32-row weight strip repacked once into `scratch` so that one vpdpbusd
+/// advances 16 rows. Per (row, activation) the block sums are accumulated in block order,
+/// acc = fma(d_w·d_a, Σ, acc), so results differ from ck_mul_mat's tiles by float summation
+/// order only and equal ck_gemm_ref bit for bit.
+/// 1 when `type` has a vector ck_gemm kernel at the current level (else ck_gemm runs the twin).
+int ck_gemm_supported(int type);
+/// Bytes of ck_gemm_prepare's output per activation row of `n` elements.
+size_t ck_gemm_side_row_bytes(int64_t n);
+/// Bytes of the `scratch` one ck_gemm call needs (one packed strip).
+size_t ck_gemm_strip_bytes(int64_t n);
+/// Per prepared Q8_0 activation row and block: the integer seed −β·Σa that removes the
+/// unsigned weights' bias β, and the block scale as a float; `rows` rows into `side`.
+void ck_gemm_prepare(int type, int64_t n, const void *act, size_t act_bytes, int64_t rows, void *side);
+/// out[b*out_stride + r] = dot(row r of w, activation b), as ck_mul_mat, for `batch` activation
+/// rows prepared by ck_prepare_activation and their `side` from ck_gemm_prepare.
+void ck_gemm(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act, size_t act_bytes,
+             const void *side, int64_t batch, float *out, int64_t out_stride, void *scratch);
+/// Scalar twin of ck_gemm (no scratch).
+void ck_gemm_ref(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                 size_t act_bytes, const void *side, int64_t batch, float *out, int64_t out_stride);
+
 /// Decodes `n` elements of `type` (a multiple of its block size) to floats. Vectorised for the
 /// common quantized types; bit-identical to ck_dequantize_row_ref.
 void ck_dequantize_row(int type, const void *x, float *y, int64_t n);
