@@ -348,5 +348,6 @@ void ck_fill_neon_dotprod(ck_kernel_table *t) {
     t->dot[CK_TYPE_Q6_K] = dot_q6_K_sdot;
     t->mul_mat[CK_TYPE_Q4_0] = mul_mat_q4_0_sdot;
     t->mul_mat[CK_TYPE_Q8_0] = mul_mat_q8_0_sdot;
+    ck_gemm_fill_neon_dotprod(t);
 }
 #endif

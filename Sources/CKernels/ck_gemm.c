@@ -11,6 +11,8 @@
 // vpdpbusd multiplies unsigned by signed bytes. The weights are made unsigned (Q4_0: the nibble
 // 0..15, Q5_0: 0..31, Q8_0: w xor 0x80) and their bias β (8, 16, 128) is removed by seeding each
 // block's integer sum with −β·Σa, which depends on the activation block only (ck_gemm_prepare).
+// (On aarch64 sdot multiplies signed by signed bytes: the weights stay signed, no seed, and the
+// integer sums are the same.)
 // Integer sums are exact (|Σ| < 2^24, so also exact as floats); per (row, activation) the
 // blocks are accumulated in order as acc = fma(d_w·d_a, Σ, acc), exactly as ck_gemm_ref does,
 // so the vector kernel equals its scalar twin bit for bit.
@@ -19,6 +21,8 @@
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 /// Bytes of one strip's packed blocks: per block, 32 rows x 32 bytes and 32 float scales.
@@ -213,5 +217,128 @@ void ck_gemm_fill_avx512vnni(ck_kernel_table *t) {
     t->gemm[CK_TYPE_Q4_0] = gemm_avx512vnni;
     t->gemm[CK_TYPE_Q5_0] = gemm_avx512vnni;
     t->gemm[CK_TYPE_Q8_0] = gemm_avx512vnni;
+}
+#endif
+
+#if defined(__aarch64__)
+#define GEMM_SDOT __attribute__((target("dotprod")))
+
+/// One block's 32 signed weights (Q4_0: nibble − 8, Q5_0: 5-bit value − 16, Q8_0: as stored),
+/// in element order, as two registers.
+static inline void signed_block(int type, const char *x, int8x16_t *lo, int8x16_t *hi) {
+    if (type == CK_TYPE_Q8_0) {
+        *lo = vld1q_s8(((const block_q8_0 *)x)->qs);
+        *hi = vld1q_s8(((const block_q8_0 *)x)->qs + 16);
+        return;
+    }
+    const uint8x16_t v = vld1q_u8(type == CK_TYPE_Q4_0 ? ((const block_q4_0 *)x)->qs : ((const block_q5_0 *)x)->qs);
+    uint8x16_t l = vandq_u8(v, vdupq_n_u8(0x0F)), h = vshrq_n_u8(v, 4);
+    int8_t bias = 8;
+    if (type == CK_TYPE_Q5_0) {
+        uint32_t qh;
+        memcpy(&qh, ((const block_q5_0 *)x)->qh, 4);
+        uint8_t bits[32];
+        for (int e = 0; e < 32; e++) bits[e] = (uint8_t)(((qh >> e) & 1) << 4);
+        l = vorrq_u8(l, vld1q_u8(bits));
+        h = vorrq_u8(h, vld1q_u8(bits + 16));
+        bias = 16;
+    }
+    *lo = vsubq_s8(vreinterpretq_s8_u8(l), vdupq_n_s8(bias));
+    *hi = vsubq_s8(vreinterpretq_s8_u8(h), vdupq_n_s8(bias));
+}
+
+/// Packs rows [0, rows) of a 32-row strip (missing rows zero): per block, 8 groups of 32 rows x
+/// 4 signed bytes (register i of group g: rows 4i..4i+3), then the 32 scales as floats.
+static void pack_strip_neon(int type, int64_t nb, const char *w, size_t row_bytes, int rows, uint8_t *strip) {
+    const size_t block_bytes = (size_t)ck_block_bytes(type);
+    if (rows < STRIP_ROWS) memset(strip, 0, (size_t)nb * STRIP_BLOCK_BYTES);
+    for (int r = 0; r < rows; r++) {
+        const char *x = w + (size_t)r * row_bytes;
+        for (int64_t b = 0; b < nb; b++, x += block_bytes) {
+            uint8_t *block = strip + (size_t)b * STRIP_BLOCK_BYTES;
+            int8_t bytes[32];
+            int8x16_t lo, hi;
+            signed_block(type, x, &lo, &hi);
+            vst1q_s8(bytes, lo);
+            vst1q_s8(bytes + 16, hi);
+            for (int g = 0; g < 8; g++) memcpy(block + g * 128 + r * 4, bytes + g * 4, 4);
+            ((float *)(block + STRIP_ROWS * 32))[r] = CK_FP16(*(const ck_half *)x);
+        }
+    }
+}
+
+/// 8 rows (2 registers) x T activation rows (T <= 4) of a packed strip, starting at row `row`.
+GEMM_SDOT static inline __attribute__((always_inline)) void strip_tile_sdot(
+    const int T, int64_t nb, const uint8_t *strip, int row, const char *act, size_t act_bytes,
+    const char *side, size_t side_bytes, float *out, int64_t out_stride, int rows) {
+    float32x4_t acc[2][4];
+    for (int j = 0; j < T; j++) { acc[0][j] = vdupq_n_f32(0); acc[1][j] = vdupq_n_f32(0); }
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *wb = strip + (size_t)b * STRIP_BLOCK_BYTES + row * 4;
+        int8x16_t a[4][2];
+        for (int j = 0; j < T; j++) {
+            const block_q8_0 *y = (const block_q8_0 *)(act + (size_t)j * act_bytes) + b;
+            a[j][0] = vld1q_s8(y->qs);
+            a[j][1] = vld1q_s8(y->qs + 16);
+        }
+        int32x4_t sum[2][4];
+        for (int j = 0; j < T; j++) { sum[0][j] = vdupq_n_s32(0); sum[1][j] = vdupq_n_s32(0); }
+        // Group g multiplies elements 4g..4g+3: 4-byte lane g % 4 of activation register g / 4.
+#define GEMM_GROUP(g) do { \
+            const int8x16_t w0 = vld1q_s8((const int8_t *)(wb + (g) * 128)); \
+            const int8x16_t w1 = vld1q_s8((const int8_t *)(wb + (g) * 128 + 16)); \
+            for (int j = 0; j < T; j++) { \
+                sum[0][j] = vdotq_laneq_s32(sum[0][j], w0, a[j][(g) / 4], (g) % 4); \
+                sum[1][j] = vdotq_laneq_s32(sum[1][j], w1, a[j][(g) / 4], (g) % 4); \
+            } \
+        } while (0)
+        GEMM_GROUP(0); GEMM_GROUP(1); GEMM_GROUP(2); GEMM_GROUP(3);
+        GEMM_GROUP(4); GEMM_GROUP(5); GEMM_GROUP(6); GEMM_GROUP(7);
+#undef GEMM_GROUP
+        const float *dw = (const float *)(strip + (size_t)b * STRIP_BLOCK_BYTES + STRIP_ROWS * 32) + row;
+        const float32x4_t d0 = vld1q_f32(dw), d1 = vld1q_f32(dw + 4);
+        for (int j = 0; j < T; j++) {
+            const float da = ((const float *)(side + (size_t)j * side_bytes))[nb + b];
+            acc[0][j] = vfmaq_f32(acc[0][j], vmulq_n_f32(d0, da), vcvtq_f32_s32(sum[0][j]));
+            acc[1][j] = vfmaq_f32(acc[1][j], vmulq_n_f32(d1, da), vcvtq_f32_s32(sum[1][j]));
+        }
+    }
+    for (int j = 0; j < T; j++) {
+        float lanes[8];
+        vst1q_f32(lanes, acc[0][j]);
+        vst1q_f32(lanes + 4, acc[1][j]);
+        for (int i = 0; i < 8 && row + i < rows; i++) out[j * out_stride + row + i] = lanes[i];
+    }
+}
+
+GEMM_SDOT static void gemm_sdot(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                                size_t act_bytes, const void *side, int64_t batch, float *out, int64_t out_stride,
+                                void *scratch) {
+    const int64_t nb = n / 32;
+    const size_t side_bytes = ck_gemm_side_row_bytes(n);
+    uint8_t *strip = scratch;
+    for (int64_t r = 0; r < nrows; r += STRIP_ROWS) {
+        const int rows = nrows - r < STRIP_ROWS ? (int)(nrows - r) : STRIP_ROWS;
+        pack_strip_neon(type, nb, (const char *)w + (size_t)r * row_bytes, row_bytes, rows, strip);
+        for (int row = 0; row < rows; row += 8) {
+            for (int64_t t = 0; t < batch; t += 4) {
+                const char *a = (const char *)act + (size_t)t * act_bytes;
+                const char *s = (const char *)side + (size_t)t * side_bytes;
+                float *o = out + t * out_stride + r;
+                switch (batch - t < 4 ? batch - t : 4) {
+                case 4: strip_tile_sdot(4, nb, strip, row, a, act_bytes, s, side_bytes, o, out_stride, rows); break;
+                case 3: strip_tile_sdot(3, nb, strip, row, a, act_bytes, s, side_bytes, o, out_stride, rows); break;
+                case 2: strip_tile_sdot(2, nb, strip, row, a, act_bytes, s, side_bytes, o, out_stride, rows); break;
+                default: strip_tile_sdot(1, nb, strip, row, a, act_bytes, s, side_bytes, o, out_stride, rows); break;
+                }
+            }
+        }
+    }
+}
+
+void ck_gemm_fill_neon_dotprod(ck_kernel_table *t) {
+    t->gemm[CK_TYPE_Q4_0] = gemm_sdot;
+    t->gemm[CK_TYPE_Q5_0] = gemm_sdot;
+    t->gemm[CK_TYPE_Q8_0] = gemm_sdot;
 }
 #endif

@@ -193,5 +193,6 @@ int ck_x86_has_avx512vnni(void);
 #if defined(__aarch64__)
 void ck_fill_neon(ck_kernel_table *t);
 void ck_fill_neon_dotprod(ck_kernel_table *t);
+void ck_gemm_fill_neon_dotprod(ck_kernel_table *t);
 int ck_arm_has_dotprod(void);
 #endif

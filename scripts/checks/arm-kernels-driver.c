@@ -182,6 +182,40 @@ int main(void) {
         }
         free(scratch);
     }
+    // The strip-packed integer GEMM (sdot) against its scalar twin, bit for bit: partial strips
+    // (45 rows: a partial 8-row group), every activation-tile remainder (batch 7), 3 blocks.
+    {
+        const int gemm_types[] = {CK_TYPE_Q4_0, CK_TYPE_Q5_0, CK_TYPE_Q8_0};
+        enum { ROWS = 45, BATCH = 7, COLS = 96 };
+        for (int gi = 0; gi < 3; gi++) {
+            const type_info *t = NULL;
+            for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) if (types[ti].type == gemm_types[gi]) t = &types[ti];
+            const size_t row_bytes = (size_t)(COLS / 32) * (size_t)ck_block_bytes(t->type);
+            uint8_t *w = malloc(row_bytes * ROWS);
+            fill_weights(t, w, ROWS, COLS);
+            static float x[BATCH * COLS];
+            for (int i = 0; i < BATCH * COLS; i++) x[i] = next_normal();
+            const size_t ab = ck_activation_row_bytes(t->type, COLS), sb = ck_gemm_side_row_bytes(COLS);
+            uint8_t *a = malloc(ab * BATCH), *side = malloc(sb * BATCH);
+            for (int b = 0; b < BATCH; b++) ck_prepare_activation_ref(t->type, x + b * COLS, a + b * ab, COLS);
+            ck_gemm_prepare(t->type, COLS, a, ab, BATCH, side);
+            void *scratch = aligned_alloc(64, (ck_gemm_strip_bytes(COLS) + 63) / 64 * 64);
+            static float out[BATCH * ROWS], want[BATCH * ROWS];
+            ck_gemm_ref(t->type, COLS, w, row_bytes, ROWS, a, ab, side, BATCH, want, ROWS);
+            for (size_t li = 0; li < 2; li++) {
+                if (ck_isa_set(levels[li]) != levels[li]) continue;
+                for (int i = 0; i < BATCH * ROWS; i++) out[i] = NAN;
+                ck_gemm(t->type, COLS, w, row_bytes, ROWS, a, ab, side, BATCH, out, ROWS, scratch);
+                checks++;
+                if (memcmp(out, want, sizeof out) != 0) {
+                    printf("FAIL gemm %s %s (vector kernel %d): differs from the scalar twin\n", t->name,
+                           ck_isa_name(levels[li]), ck_gemm_supported(t->type));
+                    failures++;
+                }
+            }
+            free(w); free(a); free(side); free(scratch);
+        }
+    }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -36,4 +36,7 @@ if [[ "$OBJDUMP" == *llvm-objdump ]]; then DISASM=("$OBJDUMP" -d --mattr=+dotpro
 count=$("${DISASM[@]}" "$OUT/ck_arm.o" | grep -c -w sdot || true)
 echo "arm-kernels: $count sdot instructions in ck_arm.o"
 [[ "$count" -ge 4 ]] || { echo "arm-kernels: expected sdot in the dotprod kernels"; exit 1; }
+count=$("${DISASM[@]}" "$OUT/ck_gemm.o" | grep -c -w sdot || true)
+echo "arm-kernels: $count sdot instructions in ck_gemm.o"
+[[ "$count" -ge 16 ]] || { echo "arm-kernels: expected sdot in the integer GEMM"; exit 1; }
 echo "arm-kernels: OK"
