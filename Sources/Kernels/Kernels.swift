@@ -19,6 +19,8 @@
 //   activations always quantized as ggml does; integer dots below `compatibleBatchedThreshold`,
 //   above it the same quantized activations expanded to floats through SGEMM
 //   (`computeQuantizedBatched`, equal to the integer path up to float summation order).
+//   Q4_0 from `integerGemmThreshold` rows: the strip-packed integer GEMM (`computeQuantizedGemm`,
+//   C `ck_gemm` on AVX-512 VNNI or NEON sdot; llama.cpp's per-block arithmetic for Q4_0).
 // - `Gemm.compute(...)`: Float32 GEMM, one OpenBLAS call on the pool's thread count.
 // - `RMSNorm.apply`, `LayerNorm.apply` (weight, bias), `Softmax.apply` (scale, mask, causal),
 //   `Activations.geluTanh / geluGGML (ggml's fp16 table) / geluErf / silu / swiGLU`,
