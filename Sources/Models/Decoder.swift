@@ -108,7 +108,7 @@ public final class Decoder: @unchecked Sendable {
         guard !tokens.isEmpty else { return [] }
         try checkCapacity(adding: tokens.count, cache: cache)
         let embeddings = try embed(tokens)
-        return try run(embeddings, rows: tokens.count, tokens: tokens, cache: cache, logits: logits)
+        return try runInMicroBatches(embeddings, tokens: tokens, cache: cache, logits: logits)
     }
 
     /// Runs rows of input embeddings (`count × embeddingLength` floats, e.g. image embeddings)
@@ -123,7 +123,45 @@ public final class Decoder: @unchecked Sendable {
         let rows = embeddings.count / d
         guard rows > 0 else { return [] }
         try checkCapacity(adding: rows, cache: cache)
-        return try run(embeddings, rows: rows, tokens: [Int32](repeating: -1, count: rows), cache: cache, logits: logits)
+        return try runInMicroBatches(embeddings, tokens: [Int32](repeating: -1, count: rows), cache: cache, logits: logits)
+    }
+
+    /// Positions per forward pass (llama.cpp's default `n_ubatch`): longer inputs run in passes
+    /// of at most this many rows, so the working buffers (about 60 KB per row at Qwen2-0.5B's
+    /// shape, plus the products' scratch) stop growing with the prompt. 256 would bring a pp512
+    /// run's peak RSS under llama.cpp's for F16 and Q8_0 (1040 → 1025, 598 → 583 MiB) but cost
+    /// F16 prefill 9 % (the SGEMM route converts every weight once per pass; BENCHMARKS.md).
+    public static let microBatchSize = 512
+
+    private func runInMicroBatches(_ input: [Float], tokens: [Int32], cache: KVCache,
+                                   logits selection: LogitsSelection) throws -> [Float] {
+        let d = configuration.embeddingLength
+        let rows = tokens.count
+        guard rows > Self.microBatchSize else {
+            return try run(input, rows: rows, tokens: tokens, cache: cache, logits: selection)
+        }
+        // A pass that throws leaves the cache as it was before the call, not part-way.
+        let start = cache.count
+        var logits: [Float] = []
+        var first = 0
+        do {
+            while first < rows {
+                let count = min(Self.microBatchSize, rows - first)
+                let chunkSelection: LogitsSelection = switch selection {
+                case .all: .all
+                case .last: first + count == rows ? .last : .none
+                case .none: .none
+                }
+                let chunk = Array(input[(first * d)..<((first + count) * d)])
+                logits += try run(chunk, rows: count, tokens: Array(tokens[first..<(first + count)]), cache: cache,
+                                  logits: chunkSelection)
+                first += count
+            }
+        } catch {
+            cache.truncate(to: start)
+            throw error
+        }
+        return logits
     }
 
     private func checkCapacity(adding count: Int, cache: KVCache) throws {

@@ -41,6 +41,29 @@ struct DecoderBehaviourTests {
         }
     }
 
+    @Test("a prompt longer than one pass runs in passes with the same logits")
+    func microBatches() throws {
+        let decoder = try Decoder(path: try LLMFixtures.modelPath("tiny-qwen2-q8_0"), threadCount: 2)
+        let count = Decoder.microBatchSize + 37
+        let tokens: [Int32] = (0..<count).map { Int32(($0 * 29 + 3) % 400) }
+        let vocabulary = decoder.configuration.vocabularySize
+        let cache = decoder.makeCache(capacity: count)
+        let all = try decoder.forward(tokens: tokens, cache: cache, logits: .all)
+        #expect(all.count == count * vocabulary && cache.count == count)
+        // The same two passes by hand: identical bits.
+        let byHand = decoder.makeCache(capacity: count)
+        let head = try decoder.forward(tokens: Array(tokens[..<Decoder.microBatchSize]), cache: byHand, logits: .all)
+        let tail = try decoder.forward(tokens: Array(tokens[Decoder.microBatchSize...]), cache: byHand, logits: .all)
+        #expect(all == head + tail)
+        let last = try decoder.forward(tokens: tokens, cache: decoder.makeCache(capacity: count), logits: .last)
+        #expect(last == Array(all[((count - 1) * vocabulary)...]))
+        // A call that fails (context overflow) leaves the cache as it was.
+        let small = decoder.makeCache(capacity: count)
+        _ = try decoder.forward(tokens: [1, 2], cache: small, logits: .none)
+        #expect(throws: ModelsError.self) { try decoder.forward(tokens: tokens, cache: small) }
+        #expect(small.count == 2)
+    }
+
     @Test("a truncated cache recomputes the same logits (prefix reuse)")
     func prefixReuse() throws {
         let decoder = try Decoder(path: try LLMFixtures.modelPath("tiny-qwen2-q8_0"), threadCount: 1)
