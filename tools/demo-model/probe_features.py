@@ -28,8 +28,24 @@ or the LM, is what caps colour questions (the LM must find the named shape) and 
   which the tokens do not have; the ViT has to learn shift- and colour-invariant shape
   features itself.
 
+* **ViT pooled over the object** (fresh linear probe, shape): the post_ln tokens whose patches
+  overlap the object's box, mean- and max-pooled, and weighted by the resampler's own attention of
+  query k = the object's cell (what the single-head resampler actually averages);
+* **fresh query probe**: a fresh linear probe on overview query k for the object in cell k (shape,
+  colour, size), independent of the trained cell head;
+* **LM probes** (needs `tokenizer.json` next to the checkpoint): for every object, the prompt
+  "What colour is the SHAPE?" after the image block; a fresh linear probe of the LM input and the
+  hidden state after each block, (a) at overview query k's position for cell k's shape, (b) at the
+  answer position (last prompt token) for the named object's colour.
+
+Round 8 measured the chain on round 7's ckpt.pt (round 3's in brackets), shape, 300 scenes: ViT
+max over object 0.80 (0.26), mean 0.64 (0.32), resampler-attention-weighted 0.51 (0.21), query
+output 0.31 (0.16), LM after block 1..3 0.23/0.22/0.23 (0.16/0.17/0.17); colour of the named
+object at the answer position 0.53 (0.55). Held-out sets are ~180 objects: differences under
+~0.05 are noise. See round8-notes.md.
+
 Scenes: the held-out seeds of evaluate.py (7 000 000 + i), never trained on. Prints one JSON
-object. One torch thread; ~10 s for 300 scenes.
+object. One torch thread; ~40 s for 300 scenes.
 """
 from __future__ import annotations
 
@@ -41,6 +57,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -97,6 +114,21 @@ def grid_window(crop, k: int) -> tuple[np.ndarray, np.ndarray]:
     return win.reshape(-1), np.abs(win - win[0, 0]).sum(-1).reshape(-1)
 
 
+def lm_states(model: dm.DemoVLM, ids: list[int], vis: torch.Tensor) -> torch.Tensor:
+    """[LM layers + 1, T, D]: the LM's input embeddings and its hidden state after each block, for
+    one unpacked sequence (causal)."""
+    T = len(ids)
+    t = lambda x: torch.tensor([x])  # noqa: E731
+    x = model.embed_ids(t(ids), vis)
+    pos, seg, order = t(list(range(T))), t([0] * T), t(list(range(T)))
+    mask = dm.packed_mask(seg, seg, order, order)
+    out = [x[0]]
+    for blk in model.blocks:
+        x = blk(x, pos, mask)
+        out.append(x[0])
+    return torch.stack(out)
+
+
 def fit_probe(x: torch.Tensor, y: torch.Tensor, classes: int, train_n: int) -> float:
     """Held-out accuracy of a linear classifier (Adam, 300 full-batch steps, standardised input)."""
     mu, sd = x[:train_n].mean(0), x[:train_n].std(0) + 1e-5
@@ -129,6 +161,13 @@ def main():
         aux.load_state_dict(ck["aux"])
 
     tokens, labels, windows, grid_raw, grid_inv = [], [], [], [], []
+    query_feats, query_labels = [], []  # overview query k of occupied cell k, (shape, colour, size)
+    pooled = {"mean": [], "max": [], "attention": []}  # post_ln tokens over the object, shape label
+    pooled_shape = []
+    lm_query, lm_query_shape = [], []   # [LM layers+1, D] at overview query k's position
+    lm_answer, lm_answer_colour = [], []  # [LM layers+1, D] at the answer position, colour questions
+    tok_path = os.path.join(os.path.dirname(args.checkpoint), "tokenizer.json")
+    vocab = dm.Vocab(Tokenizer.from_file(tok_path)) if os.path.exists(tok_path) else None
     hits = {k: [0, 0] for k in ("shape", "colour", "size", "empty", "all_cells", "count", "sign")}
     with torch.no_grad():
         for i in range(args.n):
@@ -146,10 +185,35 @@ def main():
                 grid_inv.append(g_inv)
                 labels.append((scenes.SHAPES.index(o.shape), scenes.SIZES.index(o.size),
                                list(scenes.COLOURS).index(o.colour)))
+            vis, attn, patches = model.encode_crops(prep.crops, return_attn=True, return_patches=True)
+            cells, count, sign = train.aux_labels(sc)
+            boxes = train._patch_boxes(h, w, (0.0, 0.0, 1.0, 1.0))
+            for o in sc.objects:
+                ov = torch.from_numpy(train._overlaps(boxes, o.box))
+                toks = patches[0, :h * w][ov]
+                pooled["mean"].append(toks.mean(0))
+                pooled["max"].append(toks.max(0).values)
+                wk = attn[0, :, o.cell, :h * w].mean(0)  # what query k = cell actually averages
+                pooled["attention"].append(wk @ patches[0, :h * w])
+                pooled_shape.append(scenes.SHAPES.index(o.shape))
+            for c in range(train.CELL_QUERIES):
+                if cells[c][0] != 0:  # label 0 = empty cell; 1.. = class + 1
+                    query_feats.append(vis[0, c])
+                    query_labels.append(tuple(cells[c][a] - 1 for a in range(3)))
+            if vocab is not None:
+                prefix = dm.image_prefix(vocab, prep.grid, cfg.queries)
+                for j, o in enumerate(sc.objects):
+                    ids = prefix + dm.question_ids(vocab, scenes.q_colour(o.shape))
+                    states = lm_states(model, ids, vis.reshape(-1, cfg.d_model))
+                    lm_answer.append(states[:, -1])
+                    lm_answer_colour.append(list(scenes.COLOURS).index(o.colour))
+                    if j == 0:  # the image positions do not depend on the question (causal)
+                        for c in range(train.CELL_QUERIES):
+                            if cells[c][0] != 0:
+                                lm_query.append(states[:, ids.index(-1 - c)])
+                                lm_query_shape.append(cells[c][0] - 1)
             if aux is None:
                 continue
-            vis = model.encode_crops(prep.crops)
-            cells, count, sign = train.aux_labels(sc)
             logits, off, preds = aux.cell(vis[0, :train.CELL_QUERIES]), 0, []
             for n in train.N_CLS:
                 preds.append(logits[:, off:off + n].argmax(-1).tolist())
@@ -193,6 +257,29 @@ def main():
                   "grid_aligned_colour_invariant_shape": round(fit_probe(
                       torch.tensor(np.array(grid_inv), dtype=torch.float32), y[:, 0],
                       len(scenes.SHAPES), train_n), 3)}}
+    # A fresh linear probe on the resampler's overview query k for the object in cell k: what the
+    # queries hold, independently of how well the trained cell head reads it.
+    qx, qy = torch.stack(query_feats), torch.tensor(query_labels)
+    q_train = int(0.7 * len(qy))
+    report["fresh_query_probe"] = {"objects": len(qy), **{
+        name: round(fit_probe(qx, qy[:, a], n, q_train), 3)
+        for a, name, n in ((0, "shape", train.N_CLS[0] - 1), (1, "colour", train.N_CLS[1] - 1),
+                           (2, "size", train.N_CLS[2] - 1))}}
+    py = torch.tensor(pooled_shape)
+    report["vit_pooled_over_object_shape"] = {k: round(fit_probe(torch.stack(v), py, len(scenes.SHAPES),
+                                                                 int(0.7 * len(py))), 3)
+                                              for k, v in pooled.items()}
+    if lm_query:
+        names_lm = ["input"] + [f"block_{b + 1}" for b in range(cfg.n_layers)]
+        ax, ay = torch.stack(lm_answer), torch.tensor(lm_answer_colour)
+        lx, ly = torch.stack(lm_query), torch.tensor(lm_query_shape)
+        report["lm_probe"] = {
+            "overview_query_k_cell_shape": {n: round(fit_probe(lx[:, li], ly, len(scenes.SHAPES),
+                                                              int(0.7 * len(ly))), 3)
+                                            for li, n in enumerate(names_lm)},
+            "answer_position_colour": {n: round(fit_probe(ax[:, li], ay, len(scenes.COLOURS),
+                                                         int(0.7 * len(ay))), 3)
+                                       for li, n in enumerate(names_lm)}}
     if aux is not None:
         report["resampler_query_probes"] = {k: {"correct": c, "total": t,
                                                 "accuracy": round(c / t, 3) if t else None}
