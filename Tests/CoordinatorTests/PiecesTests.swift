@@ -18,6 +18,17 @@ struct PiecesTests {
         #expect(DeviceCredential.issue(for: "x").secret != DeviceCredential.issue(for: "x").secret)
     }
 
+    /// Results are acknowledged after their commit and then deleted on the device, so a commit
+    /// must survive a power loss: WAL with synchronous=FULL (2), not NORMAL.
+    @Test func sqliteStoreCommitsDurably() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try SQLiteDatabase(path: directory.appendingPathComponent("c.db").path)
+        #expect(try await database.execute("PRAGMA synchronous", []).map(\.values) == [[.integer(2)]])
+        #expect(try await database.execute("PRAGMA journal_mode", []).map(\.values) == [[.text("wal")]])
+    }
+
     @Test func operatorTokensMatchOnlyTheirHash() {
         let operators = OperatorCredentials(tokenHashes: ["alice": Digests.sha256Hex("op_a"), "bob": Digests.sha256Hex("op_b")])
         #expect(operators.operatorName(for: "op_a") == "alice")

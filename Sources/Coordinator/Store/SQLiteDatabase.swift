@@ -31,7 +31,10 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         // Another process (a second replica, an operator tool) may hold the write lock; on a
         // loaded 2-core box a rollout transaction took over 5 s, so wait up to 30 s.
         sqlite3_busy_timeout(db, 30_000)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"] {
+        // synchronous=FULL: a device deletes its results once they are acknowledged, and the
+        // acknowledgement follows the commit; with NORMAL a power loss may roll back the last
+        // committed (already acknowledged) transactions of the WAL.
+        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"] {
             _ = try runLocked(pragma, [])
         }
     }
