@@ -84,17 +84,8 @@ struct HeartbeatPathTests {
             let id = String(format: "dev%02d", index)
             credentials[id] = try await enroll(store, id)
         }
-        // Hold every device row (PostgreSQL) or the connection (SQLite) so the first statement
-        // waits and the other heartbeats pile up behind it.
-        let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
-        let blocker = Task {
-            try await store.database.transaction { connection in
-                _ = try await connection.execute("UPDATE devices SET name = name", [])
-                lockedSignal.yield()
-                try await Task.sleep(for: .milliseconds(300))
-            }
-        }
-        for await _ in locked { break }
+        // Hold the device rows so the first statement waits and the other heartbeats pile up behind it.
+        let blocker = await TestStores.holdDeviceRows(store)
         // Three heartbeats per device, two of them concurrent for the same device.
         let calls = credentials.sorted(by: { $0.key < $1.key }).enumerated().flatMap { index, entry in
             (0..<3).map { round in (id: entry.key, credential: entry.value, depth: UInt32(index * 10 + round)) }

@@ -78,17 +78,8 @@ struct SyncPathTests {
             let id = String(format: "dev%02d", index)
             credentials[id] = try await heartbeats.enroll(store, id)
         }
-        // Hold every device row (PostgreSQL) or the connection (SQLite) so the first batch waits
-        // and the other calls pile up behind it.
-        let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
-        let blocker = Task {
-            try await store.database.transaction { connection in
-                _ = try await connection.execute("UPDATE devices SET name = name", [])
-                lockedSignal.yield()
-                try await Task.sleep(for: .milliseconds(300))
-            }
-        }
-        for await _ in locked { break }
+        // Hold the device rows so the first batch waits and the other calls pile up behind it.
+        let blocker = await TestStores.holdDeviceRows(store)
         // Three cycles per device (two of them at once for the same device), 2 results each.
         let calls = credentials.sorted(by: { $0.key < $1.key }).enumerated().flatMap { index, entry in
             (0..<3).map { round in

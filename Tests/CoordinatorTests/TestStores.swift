@@ -15,6 +15,22 @@ enum TestStores {
 
     /// The admin URL of the test server; nil (after recording why) when PostgreSQL tests cannot
     /// run. Under CI=true a missing server is a test failure, not a skip.
+    /// Holds every device row (PostgreSQL) or the connection (SQLite) of `store` for 300 ms and
+    /// returns once the lock is held, so the calls a test starts next pile up behind it; await
+    /// the returned task at the end.
+    static func holdDeviceRows(_ store: SQLCoordinatorStore) async -> Task<Void, any Error> {
+        let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
+        let blocker = Task {
+            try await store.database.transaction { connection in
+                _ = try await connection.execute("UPDATE devices SET name = name", [])
+                lockedSignal.yield()
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        for await _ in locked { break }
+        return blocker
+    }
+
     static func postgresURL() -> String? {
         let environment = ProcessInfo.processInfo.environment
         if let url = environment[postgresURLVariable], !url.isEmpty { return url }
