@@ -1,11 +1,21 @@
 // Run-time selection of the kernel table and the public entry points of CKernels.
 #include "ck_internal.h"
 #include <pthread.h>
+#include <stdatomic.h>
 
 void ck_prep_bf16(const float *x, void *y, int64_t n);
 
-static ck_kernel_table table_scalar, table_best, table_current;
-static int isa_best = CK_ISA_SCALAR, isa_current = CK_ISA_SCALAR;
+// One immutable table per level, filled once; the level in use is a pointer to one of them,
+// swapped atomically. Kernels run on many threads while tests and benchmarks switch levels:
+// filling the live table in place let a concurrent caller jump through a zeroed entry.
+enum { LEVEL_SLOTS = 3 };
+static ck_kernel_table table_scalar, tables[LEVEL_SLOTS];
+static int isa_best = CK_ISA_SCALAR;
+static _Atomic(const ck_kernel_table *) table_current_ptr;
+static _Atomic int isa_current = CK_ISA_SCALAR;
+// A thread's own level (tests), and its table; NULL: the process-wide one.
+static _Thread_local const ck_kernel_table *thread_table;
+static _Thread_local int thread_isa = -1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void fill_level(ck_kernel_table *t, int level) {
@@ -21,6 +31,20 @@ static void fill_level(ck_kernel_table *t, int level) {
 #endif
 }
 
+// The table slot of a level this build knows (scalar: 0).
+static int level_slot(int level) {
+    switch (level) {
+#if defined(__x86_64__)
+    case CK_ISA_AVX2: return 1;
+    case CK_ISA_AVX512VNNI: return 2;
+#elif defined(__aarch64__)
+    case CK_ISA_NEON: return 1;
+    case CK_ISA_NEON_DOTPROD: return 2;
+#endif
+    default: return 0;
+    }
+}
+
 static void init_once(void) {
     ck_tables_init();
     ck_fill_scalar(&table_scalar);
@@ -28,24 +52,59 @@ static void init_once(void) {
 #if defined(__x86_64__)
     if (ck_x86_has_avx2()) best = CK_ISA_AVX2;
     if (best == CK_ISA_AVX2 && ck_x86_has_avx512vnni()) best = CK_ISA_AVX512VNNI;
+    const int levels[LEVEL_SLOTS] = {CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512VNNI};
 #elif defined(__aarch64__)
     best = CK_ISA_NEON;
     if (ck_arm_has_dotprod()) best = CK_ISA_NEON_DOTPROD;
+    const int levels[LEVEL_SLOTS] = {CK_ISA_SCALAR, CK_ISA_NEON, CK_ISA_NEON_DOTPROD};
+#else
+    const int levels[LEVEL_SLOTS] = {CK_ISA_SCALAR, CK_ISA_SCALAR, CK_ISA_SCALAR};
 #endif
     isa_best = best;
-    fill_level(&table_best, best);
-    table_current = table_best;
-    isa_current = best;
+    // Only levels up to the best are filled: the others would select unsupported instructions.
+    for (int i = 0; i < LEVEL_SLOTS; i++) fill_level(&tables[i], levels[i] <= best ? levels[i] : CK_ISA_SCALAR);
+    atomic_store(&table_current_ptr, &tables[level_slot(best)]);
+    atomic_store(&isa_current, best);
 }
 
 static inline void ensure(void) { pthread_once(&once, init_once); }
 void ck_ensure_init(void) { ensure(); }
 
+// The table of the level in use on this thread: one consistent snapshot per call.
+static inline const ck_kernel_table *current_table(void) {
+    const ck_kernel_table *own = thread_table;
+    return own ? own : atomic_load_explicit(&table_current_ptr, memory_order_acquire);
+}
+
 int ck_isa_best(void) { ensure(); return isa_best; }
-int ck_isa_current(void) { ensure(); return isa_current; }
+int ck_isa_current(void) { ensure(); return thread_isa >= 0 ? thread_isa : atomic_load(&isa_current); }
+
+static int clamp_level(int level);
 
 int ck_isa_set(int level) {
     ensure();
+    const int chosen = clamp_level(level);
+    atomic_store_explicit(&table_current_ptr, &tables[level_slot(chosen)], memory_order_release);
+    atomic_store(&isa_current, chosen);
+    return chosen;
+}
+
+int ck_isa_set_thread(int level) {
+    ensure();
+    if (level < 0) {
+        thread_table = NULL;
+        thread_isa = -1;
+        return -1;
+    }
+    thread_isa = clamp_level(level);
+    thread_table = &tables[level_slot(thread_isa)];
+    return thread_isa;
+}
+
+int ck_isa_thread(void) { return thread_isa; }
+
+// A level this build and CPU can run: unknown levels become scalar, higher ones the best.
+static int clamp_level(int level) {
     int chosen = level;
 #if defined(__x86_64__)
     if (chosen != CK_ISA_SCALAR && chosen != CK_ISA_AVX2 && chosen != CK_ISA_AVX512VNNI) chosen = CK_ISA_SCALAR;
@@ -55,8 +114,6 @@ int ck_isa_set(int level) {
     chosen = CK_ISA_SCALAR;
 #endif
     if (chosen > isa_best) chosen = isa_best;
-    fill_level(&table_current, chosen);
-    isa_current = chosen;
     return chosen;
 }
 
@@ -134,7 +191,7 @@ static void prepare_with(const ck_kernel_table *t, int type, const float *x, voi
 
 void ck_prepare_activation(int type, const float *x, void *y, int64_t n) {
     ensure();
-    prepare_with(&table_current, type, x, y, n);
+    prepare_with(current_table(), type, x, y, n);
 }
 
 void ck_prepare_activation_ref(int type, const float *x, void *y, int64_t n) {
@@ -144,18 +201,18 @@ void ck_prepare_activation_ref(int type, const float *x, void *y, int64_t n) {
 
 ck_convert_fn ck_current_fp16_to_fp32(void) {
     ensure();
-    return table_current.fp16_to_fp32;
+    return current_table()->fp16_to_fp32;
 }
 
 void ck_dequantize_row(int type, const void *x, float *y, int64_t n) {
     ensure();
-    const ck_convert_fn fast = type >= 0 && type < 31 ? table_current.dequantize[type] : NULL;
+    const ck_convert_fn fast = type >= 0 && type < 31 ? current_table()->dequantize[type] : NULL;
     if (fast) fast(x, y, n); else ck_dequantize_row_ref(type, x, y, n);
 }
 
 float ck_vec_dot(int type, int64_t n, const void *w, const void *a) {
     ensure();
-    return table_current.dot[type](n, w, a);
+    return current_table()->dot[type](n, w, a);
 }
 
 float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a) {
@@ -165,29 +222,29 @@ float ck_vec_dot_ref(int type, int64_t n, const void *w, const void *a) {
 
 double ck_exp_shifted(float *y, const float *x, int64_t n, float shift) {
     ensure();
-    return table_current.exp_shifted(y, x, n, shift);
+    return current_table()->exp_shifted(y, x, n, shift);
 }
 
 void ck_swiglu(float *y, const float *g, const float *u, int64_t n) {
     ensure();
-    table_current.swiglu(y, g, u, n);
+    current_table()->swiglu(y, g, u, n);
 }
 
 void ck_attention_f32(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
                       const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,
                       float *out, int64_t out_stride, float *scratch) {
     ensure();
-    table_current.attention_f32(q, q_stride, rows, k, k_stride, v, v_stride, n_kv, d, scale, out, out_stride, scratch);
+    current_table()->attention_f32(q, q_stride, rows, k, k_stride, v, v_stride, n_kv, d, scale, out, out_stride, scratch);
 }
 
 void ck_gelu_fp16_table(const float *x, float *y, int64_t n) {
     ensure();
-    table_current.gelu_fp16(x, y, n);
+    current_table()->gelu_fp16(x, y, n);
 }
 
 float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float scale) {
     ensure();
-    return table_current.scale_max(y, x, mask, n, scale);
+    return current_table()->scale_max(y, x, mask, n, scale);
 }
 
 #ifndef CK_PREFETCH_DISTANCE
@@ -209,13 +266,13 @@ static inline void prefetch_ahead(const char *from, size_t bytes, const char *en
 
 int ck_gemm_supported(int type) {
     ensure();
-    return type >= 0 && type < 31 && table_current.gemm[type] != NULL;
+    return type >= 0 && type < 31 && current_table()->gemm[type] != NULL;
 }
 
 void ck_gemm(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act, size_t act_bytes,
              const void *side, int64_t batch, float *out, int64_t out_stride, void *scratch) {
     ensure();
-    const ck_gemm_fn gemm = type >= 0 && type < 31 ? table_current.gemm[type] : NULL;
+    const ck_gemm_fn gemm = type >= 0 && type < 31 ? current_table()->gemm[type] : NULL;
     if (gemm) gemm(type, n, w, row_bytes, nrows, act, act_bytes, side, batch, out, out_stride, scratch);
     else ck_gemm_ref(type, n, w, row_bytes, nrows, act, act_bytes, side, batch, out, out_stride);
 }
@@ -225,13 +282,14 @@ void ck_mul_mat(int type, int64_t n, const void *w, size_t row_bytes, int64_t nr
     ensure();
     const int prefetch = batch <= 2 && ck_block_size(type) > 1;
     const char *end = (const char *)w + (size_t)nrows * row_bytes;
-    const ck_mul_mat_fn tiles = table_current.mul_mat[type];
+    const ck_kernel_table *t = current_table();
+    const ck_mul_mat_fn tiles = t->mul_mat[type];
     if (tiles) {
         // The register tiles prefetch for themselves, a whole strip ahead (ck_tile_prefetch_distance).
         tiles(n, w, row_bytes, nrows, act, act_bytes, batch, out, out_stride);
         return;
     }
-    const ck_dot_fn dot = table_current.dot[type];
+    const ck_dot_fn dot = t->dot[type];
     const char *wr = w;
     for (int64_t r = 0; r < nrows; r++, wr += row_bytes) {
         if (prefetch) prefetch_ahead(wr, row_bytes, end);

@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Dense Float32 GEMM (OpenBLAS, on as many OpenBLAS threads as the pool has):
+/// Dense Float32 GEMM (OpenBLAS, rows of C split over the pool, one single-threaded call each):
 /// `C[m×n] = A[m×k] · B` where B is `k×n` (`transposeB == false`) or given as `n×k`
 /// (`transposeB == true`); all row-major with the given leading dimensions.
 public enum Gemm {
@@ -11,11 +11,14 @@ public enum Gemm {
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                alpha: Float = 1, beta: Float = 0, pool: ThreadPool) {
         guard m > 0, n > 0 else { return }
-        // One call: OpenBLAS's threads share the packed operands (splitting it ourselves re-packs A).
-        OpenBLASThreads.run(threads: pool.threadCount) {
+        // OpenBLAS stays single-threaded process-wide: changing its thread count while other
+        // threads are inside it is a data race (the kernels run on many callers at once).
+        OpenBLASThreads.useOneThreadPerCaller()
+        let threads = max(1, pool.threadCount)
+        pool.parallelFor(m, minimumChunk: max(16, (m + threads - 1) / threads)) { range in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
-                        beta, c, Int32(ldc))
+                        Int32(range.count), Int32(n), Int32(k), alpha, a + range.lowerBound * lda, Int32(lda),
+                        b, Int32(ldb), beta, c + range.lowerBound * ldc, Int32(ldc))
         }
     }
 

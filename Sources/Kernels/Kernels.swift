@@ -21,7 +21,7 @@
 //   (`computeQuantizedBatched`, equal to the integer path up to float summation order).
 //   Q4_0 from `integerGemmThreshold` rows: the strip-packed integer GEMM (`computeQuantizedGemm`,
 //   C `ck_gemm` on AVX-512 VNNI or NEON sdot; llama.cpp's per-block arithmetic for Q4_0).
-// - `Gemm.compute(...)`: Float32 GEMM, one OpenBLAS call on the pool's thread count.
+// - `Gemm.compute(...)`: Float32 GEMM, rows split over the pool (single-threaded OpenBLAS per part).
 // - `RMSNorm.apply`, `LayerNorm.apply` (weight, bias), `Softmax.apply` (scale, mask, causal),
 //   `Activations.geluTanh / geluGGML (ggml's fp16 table) / geluErf / silu / swiGLU`,
 //   `Elementwise.add / mul / scale / addBias / mulRows`,
@@ -58,11 +58,22 @@ public enum KernelsInfo {
     /// The level in use.
     public static var currentISA: KernelISA { KernelISA(rawValue: ck_isa_current()) ?? .scalar }
 
-    /// Selects a level (clamped to what the CPU supports) and returns the one in use. Not safe
-    /// while kernels run on other threads; for tests and benchmarks.
+    /// Selects a level (clamped to what the CPU supports) for the whole process and returns the
+    /// one in use; for benchmarks. Safe while kernels run on other threads (each call takes one
+    /// whole kernel table), but it changes their level too: tests use `withISA`.
     @discardableResult
     public static func selectISA(_ isa: KernelISA) -> KernelISA {
         KernelISA(rawValue: ck_isa_set(isa.rawValue)) ?? .scalar
+    }
+
+    /// Runs `body` with `isa` (clamped to what the CPU supports) selected for the calling thread
+    /// and the `ThreadPool` loops it starts, then restores the thread's previous level. Other
+    /// threads keep theirs: tests compare kernel levels while other tests run kernels.
+    public static func withISA<Result>(_ isa: KernelISA, _ body: (KernelISA) throws -> Result) rethrows -> Result {
+        let previous = ck_isa_thread()
+        defer { ck_isa_set_thread(previous) }
+        let chosen = KernelISA(rawValue: ck_isa_set_thread(isa.rawValue)) ?? .scalar
+        return try body(chosen)
     }
 
     /// The levels usable on this CPU, lowest first.

@@ -259,9 +259,9 @@ public enum MatMul {
     }
 }
 
-/// OpenBLAS thread count. By default OpenBLAS runs single-threaded (callers run it inside the
-/// pool's loops, one call per thread); `run(threads:)` lends it the pool's thread count for one
-/// large GEMM. The setting is process-wide: kernels run one at a time per process.
+/// OpenBLAS runs single-threaded, set once per process: callers run it inside the pool's loops,
+/// one call per thread. Its thread count is process-wide and changing it while another thread
+/// is inside OpenBLAS is a data race, so nothing changes it afterwards.
 enum OpenBLASThreads {
     private static let configured: Bool = {
         openblas_set_num_threads(1)
@@ -269,14 +269,6 @@ enum OpenBLASThreads {
     }()
 
     static func useOneThreadPerCaller() { _ = configured }
-
-    /// Runs `body` with OpenBLAS using `threads` threads, then returns it to one thread.
-    static func run(threads: Int, _ body: () -> Void) {
-        _ = configured
-        if threads > 1 { openblas_set_num_threads(Int32(threads)) }
-        body()
-        if threads > 1 { openblas_set_num_threads(1) }
-    }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for logs and benchmarks.
     static var coreName: String {

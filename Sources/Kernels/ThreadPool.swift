@@ -43,6 +43,9 @@ public final class ThreadPool: @unchecked Sendable {
     private var count = 0
     private var chunkSize = 1
     private var chunkCount = 0
+    /// The caller's own kernel level (`ck_isa_thread`, -1: the process-wide one); workers take
+    /// it for the loop, so a test's `KernelsInfo.withISA` covers the loops it starts.
+    private var callerISA: Int32 = -1
 
     /// Scratch memory reused by kernels run on this pool (see `scratch(bytes:)`).
     private var scratchBuffer: UnsafeMutableRawPointer?
@@ -133,6 +136,7 @@ public final class ThreadPool: @unchecked Sendable {
         self.count = count
         self.chunkSize = size
         self.chunkCount = (count + size - 1) / size
+        self.callerISA = ck_isa_thread()
         nextChunk.store(0, ordering: .relaxed)
         unfinished.store(workers, ordering: .relaxed)
         pthread_mutex_lock(mutex)
@@ -209,6 +213,7 @@ public final class ThreadPool: @unchecked Sendable {
             }
             if stopping { return }
             seen = generation.load(ordering: .acquiring)
+            if ck_isa_thread() != callerISA { ck_isa_set_thread(callerISA) }
             runChunks(threadIndex: index)
             unfinished.subtract(1, ordering: .releasing)
         }

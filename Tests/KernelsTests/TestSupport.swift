@@ -82,11 +82,10 @@ func loadTestData(_ name: String) throws -> Data {
     return data
 }
 
-/// Runs `body` with each instruction-set level this CPU offers selected, then restores the best.
+/// Runs `body` with each instruction-set level this CPU offers selected for this thread and
+/// the pool loops it starts (tests running beside it keep theirs).
 func forEachISA(_ body: (KernelISA) throws -> Void) rethrows {
-    defer { KernelsInfo.selectISA(KernelsInfo.bestISA) }
     for isa in KernelsInfo.availableISAs {
-        KernelsInfo.selectISA(isa)
-        try body(isa)
+        try KernelsInfo.withISA(isa) { _ in try body(isa) }
     }
 }

@@ -36,11 +36,18 @@ enum {
 
 /// Best instruction-set level this CPU supports (detected once).
 int ck_isa_best(void);
-/// Level in use. Starts at ck_isa_best().
+/// Level in use on the calling thread: its own (ck_isa_set_thread) if it has one, else the
+/// process-wide level, which starts at ck_isa_best().
 int ck_isa_current(void);
-/// Selects a level (tests use it to compare paths); levels above ck_isa_best() are clamped.
-/// Returns the level now in use. Not thread-safe against concurrent kernel calls.
+/// Selects the process-wide level (benchmarks); levels above ck_isa_best() are clamped.
+/// Returns the level now in use. Safe while kernels run: each call uses one whole table.
 int ck_isa_set(int level);
+/// Selects a level for the calling thread only (tests compare paths with it while other
+/// threads run kernels); a negative level returns the thread to the process-wide one.
+/// Returns the thread's level, or -1 when it follows the process-wide level.
+int ck_isa_set_thread(int level);
+/// The calling thread's own level, or -1 when it follows the process-wide level.
+int ck_isa_thread(void);
 /// Human-readable name of a level.
 const char *ck_isa_name(int level);
 
