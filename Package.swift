@@ -168,7 +168,7 @@ targets += [
     .executableTarget(name: "EdgeVLMCoordinatorCLI",
                       dependencies: coordinatorCLIDependencies,
                       path: "Sources/edgevlm-coordinator"),
-    .testTarget(name: "CLITests", dependencies: ["GGUF"]),
+    .testTarget(name: "CLITests", dependencies: ["GGUF", "Kernels"]),
 ]
 
 let package = Package(

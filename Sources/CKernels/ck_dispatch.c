@@ -117,6 +117,16 @@ static int clamp_level(int level) {
     return chosen;
 }
 
+int ck_x86_vector_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
 const char *ck_isa_name(int level) {
     switch (level) {
     case CK_ISA_SCALAR: return "scalar";

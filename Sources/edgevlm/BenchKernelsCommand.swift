@@ -29,6 +29,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Flag(help: "Reuse one weight matrix (cache-resident) instead of streaming copies from DRAM.")
     var resident = false
 
+    @Option(name: .customLong("stream-mib"), help: "MiB of weight copies the mat-vec runs rotate over; more than the last-level cache, so weights stream from DRAM.")
+    var streamMiB: Int = 256
+
     @Flag(help: "Instead: time the integer-dot and SGEMM paths per batch size (2048×2048 weights) to place MatMul's batch threshold.")
     var crossover = false
 
@@ -197,7 +200,7 @@ struct BenchKernelsCommand: ParsableCommand {
 
     func benchMatVec(type: GGMLType, rows: Int, columns: Int, pool: ThreadPool) throws -> Result {
         let (storage, matrices) = try makeMatrices(type: type, rows: rows, columns: columns,
-                                                   minimumTotalBytes: resident ? 0 : 256 << 20)
+                                                   minimumTotalBytes: resident ? 0 : max(0, streamMiB) << 20)
         defer { storage.deallocate() }
         let input = (0..<columns).map { Float(sin(Double($0))) }
         var output = [Float](repeating: 0, count: rows)

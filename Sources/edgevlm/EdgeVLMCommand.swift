@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Kernels
 
 /// `edgevlm`: the device-side command line (runtime, agent, local tools).
 @main
@@ -18,6 +20,24 @@ struct EdgeVLMCommand: AsyncParsableCommand {
             BenchLLMCommand.self,
         ] + agentSubcommands
     )
+
+    /// Before parsing: an OpenBLAS that fell back to generic kernels on this CPU gets one restart
+    /// with a better core (`OpenBLASCore`); then the usual argument parsing and dispatch.
+    static func main() async {
+        OpenBLASCore.restartWithRecommendedCoreIfNeeded { message in
+            FileHandle.standardError.write(Data("edgevlm: warning: \(message)\n".utf8))
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 #if canImport(Agent)

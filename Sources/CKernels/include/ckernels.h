@@ -50,6 +50,9 @@ int ck_isa_set_thread(int level);
 int ck_isa_thread(void);
 /// Human-readable name of a level.
 const char *ck_isa_name(int level);
+/// x86-64 vector width this CPU offers for third-party kernels (OpenBLAS core choice):
+/// 2 = AVX-512 F/CD/BW/DQ/VL, 1 = AVX2 + FMA, 0 = neither (or not x86-64).
+int ck_x86_vector_level(void);
 
 /// 1 when `type` has a dot kernel here, 0 otherwise.
 int ck_type_supported(int type);
