@@ -7,7 +7,7 @@ import Glibc
 /// OpenBLAS picks its kernel family (its "core") once, when the library loads, from the CPU
 /// model. An OpenBLAS older than the CPU does not know the model and falls back to a generic
 /// SSE-era core: Debian 12's 0.3.21 runs this machine's AVX-512 Xeon on "Prescott" kernels,
-/// 3.5x slower SGEMM for the vision encoder than "SkylakeX" (BENCHMARKS.md, Kernels). The
+/// 6-8x slower SGEMM on the SigLIP layer shapes than "SkylakeX" (BENCHMARKS.md, Kernels). The
 /// choice can only be changed before the library loads, through `OPENBLAS_CORETYPE`; the
 /// `edgevlm` command restarts itself with it (`restartWithRecommendedCoreIfNeeded`).
 public enum OpenBLASCore {

@@ -5,7 +5,7 @@ import Testing
 
 /// `edgevlm` restarts itself once with `OPENBLAS_CORETYPE` when OpenBLAS fell back to generic
 /// kernels on a CPU with AVX2/AVX-512 (Debian 12's OpenBLAS picks "Prescott" on this machine's
-/// Xeon: 3.5x slower SGEMM).
+/// Xeon: 6-8x slower SGEMM).
 @Suite struct OpenBLASCoreTests {
     @Test func recommendsACoreOnlyForGenericFallbacks() {
         #expect(OpenBLASCore.recommendation(current: "Prescott", vectorLevel: 2) == "SkylakeX")
