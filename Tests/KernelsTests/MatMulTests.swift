@@ -218,3 +218,38 @@ import Testing
 }
 
 import CKernels
+
+/// Decode products of F16 weights go through four-row strips on AVX-512 (four memory streams);
+/// each row must be the row-at-a-time dot product bit for bit, so llama.cpp parity is unchanged.
+@Suite struct F16StripTests {
+    @Test(arguments: [1, 2, 3])
+    func stripsEqualRowDots(batch: Int) throws {
+        var rng = SeededGenerator(seed: 21)
+        for (rows, columns) in [(67, 200), (8, 64), (5, 1031)] {
+            let bytes = randomWeightBytes(.f16, rows: rows, columns: columns, rng: &rng)
+            let input = rng.floats(batch * columns)
+            var product = [Float](repeating: .nan, count: batch * rows)
+            var dots = [Float](repeating: .nan, count: batch * rows)
+            try forEachISA { isa in
+                try bytes.withUnsafeBytes { raw in
+                    let weight = try WeightMatrix(type: .f16, rows: rows, columns: columns, data: raw.baseAddress!)
+                    MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: &product,
+                                            pool: ThreadPool(threadCount: 2))
+                    // The activation row as the product prepares it, then one dot per (row, batch).
+                    let activationBytes = ck_activation_row_bytes(Int32(GGMLType.f16.rawValue), Int64(columns))
+                    var activation = [UInt8](repeating: 0, count: activationBytes)
+                    for b in 0..<batch {
+                        input.withUnsafeBufferPointer { x in
+                            ck_prepare_activation(Int32(GGMLType.f16.rawValue), x.baseAddress! + b * columns, &activation, Int64(columns))
+                        }
+                        for r in 0..<rows {
+                            dots[b * rows + r] = ck_vec_dot(Int32(GGMLType.f16.rawValue), Int64(columns),
+                                                            weight.rowPointer(r), activation)
+                        }
+                    }
+                }
+                #expect(product.map(\.bitPattern) == dots.map(\.bitPattern), "\(isa), \(rows)x\(columns), batch \(batch)")
+            }
+        }
+    }
+}
