@@ -32,10 +32,12 @@ import Testing
 
     struct Missing: Error {}
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
+    /// Runs the built `edgevlm` with `arguments` (and `environment`, else this process's).
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

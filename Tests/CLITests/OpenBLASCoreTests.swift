@@ -17,21 +17,12 @@ import Testing
     }
 
     static func benchCore(environment: [String: String]) throws -> (core: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try InspectCommandTests.binary()
-        process.arguments = ["bench", "kernels", "--json", "--types", "q8_0", "--skip-batched", "--seconds", "0.01",
-                             "--threads", "1", "--stream-mib", "0"]
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(stderr)")
+        let result = try InspectCommandTests.run(
+            ["bench", "kernels", "--json", "--types", "q8_0", "--skip-batched", "--seconds", "0.01",
+             "--threads", "1", "--stream-mib", "0"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
         struct Report: Decodable { var blasCore: String }
-        return (try JSONDecoder().decode(Report.self, from: stdout).blasCore, stderr)
+        return (try JSONDecoder().decode(Report.self, from: result.stdout).blasCore, result.stderr)
     }
 
     /// The command runs on the recommended core where there is one, else on OpenBLAS's own choice.
