@@ -14,8 +14,9 @@ public enum Gemm {
         // OpenBLAS stays single-threaded process-wide: changing its thread count while other
         // threads are inside it is a data race (the kernels run on many callers at once).
         OpenBLASThreads.useOneThreadPerCaller()
-        let threads = max(1, pool.threadCount)
-        pool.parallelFor(m, minimumChunk: max(16, (m + threads - 1) / threads)) { range in
+        // Chunks of at least 64 rows, independent of the thread count (results must not depend on
+        // it); each chunk's call packs B again, so not finer.
+        pool.parallelFor(m, minimumChunk: 64) { range in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                         Int32(range.count), Int32(n), Int32(k), alpha, a + range.lowerBound * lda, Int32(lda),
                         b, Int32(ldb), beta, c + range.lowerBound * ldc, Int32(ldc))
