@@ -20,6 +20,7 @@ larger images. Question kinds and canonical answers:
 from __future__ import annotations
 
 import math
+import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ COLOURS = {
     "black": (0, 0, 0),
 }
 SHAPES = ["circle", "square", "triangle", "star", "diamond", "cross"]
+# Shape radius as a fraction of the cell's shorter side, per size.
+RADIUS = {"big": (0.38, 0.44), "small": (0.21, 0.25)}
+if os.environ.get("DEMO_SCENES") == "v2":
+    SHAPES = ["circle", "square", "triangle", "star"]
+    RADIUS = {"big": (0.40, 0.45), "small": (0.27, 0.31)}
 SIZES = ["big", "small"]
 # 3x3 cells, row-major; the caption lists objects in this order.
 POSITIONS = ["at the top left", "at the top", "at the top right",
@@ -170,6 +176,8 @@ def _font(px: int):
 # The model's slice size (clip.vision.image_size); image sizes scale with it so that the reference
 # slicing gives the same overview + 0-6 slices at any slice size.
 BASE_SIDE = 168
+# Sign text sizes in pixels of the original image (one is drawn per sign).
+SIGN_FONT_PX = (11, 12)
 
 
 def _image_size(rng: random.Random) -> tuple[int, int]:
@@ -200,7 +208,7 @@ def make_scene(seed: int) -> Scene:
     for kind, cell in zip(kinds, cells):
         colour = rng.choice(list(COLOURS))
         size = rng.choice(SIZES)
-        r = unit * (rng.uniform(0.38, 0.44) if size == "big" else rng.uniform(0.21, 0.25))
+        r = unit * rng.uniform(*RADIUS[size])
         col, row = cell % 3, cell // 3
         jx = (cw / 2 - r) * rng.uniform(-0.5, 0.5)
         jy = (ch / 2 - r) * rng.uniform(-0.5, 0.5)
@@ -215,7 +223,7 @@ def make_scene(seed: int) -> Scene:
         cell = cells[-1]
         # Text height fixed in pixels of the original image (~8-9 px cap height): legible in
         # slices near native resolution, blurred in the 168-px overview of a large image.
-        font = _font(rng.choice([11, 12]))
+        font = _font(rng.choice(list(SIGN_FONT_PX)))
         l, t, rr, b = draw.textbbox((0, 0), sign, font=font)
         tw, th = rr - l, b - t
         pad = 4

@@ -288,6 +288,8 @@ class AuxHeads(torch.nn.Module):
         self.cell = torch.nn.Linear(D, sum(N_CLS))
         self.count = torch.nn.Linear(CELL_QUERIES * D, 4)
         self.sign = torch.nn.Linear(D, len(scenes.WORDS) + 1)
+        # Loss weights of the cell head's (shape, colour, size): shape is learnt last.
+        self.attr_weights = (1.0, 1.0, 1.0)
 
     def losses(self, vis_crops, crop_counts, labels):
         ov_idx, at = [], 0
@@ -299,8 +301,8 @@ class AuxHeads(torch.nn.Module):
         cells = torch.tensor([c for c, _, _ in labels])          # [B, 9, 3]
         cell_loss, off = 0.0, 0
         for k, n in enumerate(N_CLS):
-            cell_loss = cell_loss + F.cross_entropy(cell_logits[..., off:off + n].reshape(-1, n),
-                                                    cells[..., k].reshape(-1))
+            cell_loss = cell_loss + self.attr_weights[k] * F.cross_entropy(
+                cell_logits[..., off:off + n].reshape(-1, n), cells[..., k].reshape(-1))
             off += n
         count_loss = F.cross_entropy(self.count(ov.flatten(1)),
                                      torch.tensor([c for _, c, _ in labels]))
@@ -378,6 +380,12 @@ def main():
                     "probe from a pilot_vision.py --save file (after --init, if both)")
     ap.add_argument("--object-pre-weight", type=float, default=1.0,
                     help="weight of the per-object probe during --vision-only-steps")
+    ap.add_argument("--init-perception", help="load the ViT, the resampler and their probe heads "
+                    "from a perception.py file (stage 1 of the staged recipe)")
+    ap.add_argument("--freeze-perception", action="store_true",
+                    help="keep the ViT and the resampler fixed: only the LLM trains (stage 2)")
+    ap.add_argument("--sign-font", default="", help="comma-separated sign text sizes in px "
+                    "(default: scenes.SIGN_FONT_PX)")
     ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
                                    "(fresh optimizer and schedule; fine-tuning)")
     ap.add_argument("--init-heads", help="with --init: take the training-only probe heads (aux, "
@@ -399,6 +407,8 @@ def main():
     ap.add_argument("--resume", help="continue from an OUT/ckpt.pt of the same arguments")
     args = ap.parse_args()
 
+    if args.sign_font:
+        scenes.SIGN_FONT_PX = tuple(int(x) for x in args.sign_font.split(","))
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -411,6 +421,11 @@ def main():
     vocab = dm.Vocab(tok)
     cfg = dm.Config(vocab_size=tok.get_vocab_size(), v_width=args.v_width, v_ffn=args.v_ffn)
     model = dm.DemoVLM(cfg)
+    perception_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
+    if args.freeze_perception:
+        for n, p in model.named_parameters():
+            if n.startswith(perception_prefixes):
+                p.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
     aux = AuxHeads(cfg)
     dense = DensePatchHead(cfg)
@@ -420,6 +435,8 @@ def main():
                       else args.resampler_lr_mult)
     groups = {}
     for n, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         mult = (args.vision_lr_mult if n.startswith(vit_prefixes)
                 else resampler_mult if n.startswith("resampler.") else 1.0)
         decay = p.dim() >= 2 and "pos" not in n and "query" not in n
@@ -457,6 +474,13 @@ def main():
                                       for k in missing), (missing, unexpected)
         if vk["args"].get("pool", "mean") == args.object_pool:
             objhead.load_state_dict(vk["objhead"])
+    if args.init_perception:
+        pk = torch.load(args.init_perception, weights_only=False)
+        missing, unexpected = model.load_state_dict(pk["vision"], strict=False)
+        assert not unexpected and all(not k.startswith(perception_prefixes) for k in missing), \
+            (missing, unexpected)
+        aux.load_state_dict(pk["aux"])
+        objhead.load_state_dict(pk["objhead"])
     if args.resume:
         ck = torch.load(args.resume, weights_only=False)
         model.load_state_dict(ck["state"])
@@ -512,6 +536,28 @@ def main():
                 log.write(msg + "\n")
                 log.flush()
             if args.save_every and (step + 1) % args.save_every == 0:
+                save(os.path.join(args.out, "ckpt.pt"), step + 1, True)
+                save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
+            continue
+        if args.freeze_perception:
+            # stage 2: the perception path is fixed, so only the LLM's loss is computed
+            with torch.no_grad():
+                vis = model.encode_crops(crops).reshape(-1, cfg.d_model)
+            logits = model.logits(ids, vis, pos, seg, order)
+            lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                      ignore_index=-100)
+            opt.zero_grad(set_to_none=True)
+            lm_loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            opt.step()
+            ema["lm"] = lm_loss.item() if "lm" not in ema else 0.95 * ema["lm"] + 0.05 * lm_loss.item()
+            if step % args.log_every == 0 or step == args.steps - 1:
+                msg = (f"step {step} lm {ema['lm']:.4f} lr {lr_at(step):.2e} crops {len(crops)} "
+                       f"T {ids.shape[1]}{' ov' if ov_only else ''} elapsed {time.time() - t0:.0f}s")
+                print(msg, flush=True)
+                log.write(msg + "\n")
+                log.flush()
+            if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
                 save(os.path.join(args.out, "ckpt.pt"), step + 1, True)
                 save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
             continue
