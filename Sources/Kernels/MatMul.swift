@@ -79,11 +79,12 @@ public enum MatMul {
     /// `compatibleBatchedThreshold(for:)` rows the same arithmetic through SGEMM
     /// (`computeQuantizedBatched`). All routes multiply the same quantized activations.
     public static func computeCompatible(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
-                                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                         output: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                                         lent: LentBuffers = LentBuffers()) {
         if batch >= integerGemmThreshold(for: weight.type) {
             computeQuantizedGemm(weight: weight, input: input, batch: batch, output: output, pool: pool)
         } else if batch >= compatibleBatchedThreshold(for: weight.type) {
-            computeQuantizedBatched(weight: weight, input: input, batch: batch, output: output, pool: pool)
+            computeQuantizedBatched(weight: weight, input: input, batch: batch, output: output, pool: pool, lent: lent)
         } else {
             computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool)
         }
@@ -157,28 +158,58 @@ public enum MatMul {
     /// differs from `computeQuantized` by float summation order only (~1e-7 relative), not by
     /// the ~1e-2 of skipping the activation quantization.
     public static func computeQuantizedBatched(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
-                                               output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                               output: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                                               lent: LentBuffers = LentBuffers()) {
         guard batch > 0 else { return }
         let type = Int32(weight.type.rawValue)
         let columns = weight.columns
         let activationBytes = ck_activation_row_bytes(type, Int64(columns))
-        // One scratch holds the expanded activations, then the weight panel (64-byte aligned).
-        let expandedFloats = (batch * columns + 15) / 16 * 16
-        // 16 MiB panels (one or two per decoder matrix): the language model's peak RSS stays at
-        // llama.cpp's; the encoder's 64 MiB panels would add 48 MiB for no measured gain here.
-        let panelRows = panelRowCount(rows: weight.rows, columns: columns, budgetBytes: 16 << 20)
-        let panelFloats = weight.type == .f32 ? 0 : panelRows * columns
-        let base = pool.scratch(bytes: (expandedFloats + panelFloats) * MemoryLayout<Float>.stride)
+        // The expanded activations go over the input when the caller gives it up (each row is
+        // quantized into a per-thread copy before its floats are written back), else into the
+        // scratch; the weight panel goes into a lent buffer when one holds enough rows.
+        let expandedFloats = lent.inputIsDisposable ? 0 : (batch * columns + 15) / 16 * 16
+        let lentRows = lent.panel.map { min(weight.rows, $0.count / columns) } ?? 0
+        let useLentPanel = weight.type != .f32 && lentRows >= min(weight.rows, minimumLentPanelRows)
+        let panelRows = useLentPanel ? lentRows
+            : max(min(weight.rows, minimumPanelRows), panelRowCount(rows: weight.rows, columns: columns, budgetBytes: 4 << 20))
+        let panelFloats = weight.type == .f32 || useLentPanel ? 0 : panelRows * columns
+        let base = pool.scratch(bytes: max(16, expandedFloats + panelFloats) * MemoryLayout<Float>.stride)
             .assumingMemoryBound(to: Float.self)
+        let expanded = lent.inputIsDisposable ? UnsafeMutablePointer(mutating: input) : base
         pool.parallelForIndexed(batch, minimumChunk: 4) { range, thread in
             let quantized = pool.threadScratch(thread, bytes: activationBytes)
             for b in range {
                 ck_prepare_activation(type, input + b * columns, quantized, Int64(columns))
-                ck_expand_activation(type, quantized, base + b * columns, Int64(columns))
+                ck_expand_activation(type, quantized, expanded + b * columns, Int64(columns))
             }
         }
-        sgemm(weight: weight, input: base, batch: batch, output: output,
-              panelBuffer: panelFloats == 0 ? nil : base + expandedFloats, panelRows: panelRows, pool: pool)
+        let panel: UnsafeMutablePointer<Float>? = if weight.type == .f32 { nil }
+            else if useLentPanel { lent.panel?.baseAddress }
+            else { base + expandedFloats }
+        sgemm(weight: weight, input: expanded, batch: batch, output: output,
+              panelBuffer: panel, panelRows: panelRows, pool: pool)
+    }
+
+    /// Panel rows of the compatible SGEMM route: 4 MiB panels (peak RSS: a pp512 run of the
+    /// language model stays under llama.cpp's), but at least this many rows, since every SGEMM
+    /// call packs the whole input again (at 4864 columns, 4 MiB would be 215 rows).
+    static let minimumPanelRows = 512
+    /// A lent panel buffer is used from this many rows (or the whole matrix).
+    static let minimumLentPanelRows = 256
+
+    /// Memory a caller lends to one product so that the SGEMM route needs no scratch of its own:
+    /// the decoder's feed-forward down-projection gives up its input (the SwiGLU rows) and the
+    /// dead `up` rows (20 MB of a 512-row pass's working set at Qwen2-0.5B's shape otherwise).
+    public struct LentBuffers {
+        /// The product may overwrite its input rows (the caller does not read them afterwards).
+        public var inputIsDisposable: Bool
+        /// A buffer the caller does not need during the product, for the Float32 weight panel.
+        public var panel: UnsafeMutableBufferPointer<Float>?
+
+        public init(inputIsDisposable: Bool = false, panel: UnsafeMutableBufferPointer<Float>? = nil) {
+            self.inputIsDisposable = inputIsDisposable
+            self.panel = panel
+        }
     }
 
     /// Converts `weight` panel by panel into `panelBuffer` (unless it is F32) and multiplies each

@@ -173,11 +173,12 @@ public final class Decoder: @unchecked Sendable {
     // MARK: forward
 
     private func product(_ label: String, weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
-                         output: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
+                         output: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                         lent: MatMul.LentBuffers = MatMul.LentBuffers()) throws {
         try router.matMul(weight, label: label, input: input, batch: batch, output: output) {
             switch productMode {
             case .llamaCompatible:
-                MatMul.computeCompatible(weight: weight, input: input, batch: batch, output: output, pool: pool)
+                MatMul.computeCompatible(weight: weight, input: input, batch: batch, output: output, pool: pool, lent: lent)
             case .kernelsDefault:
                 MatMul.compute(weight: weight, input: input, batch: batch, output: output, pool: pool)
             }
@@ -243,7 +244,10 @@ public final class Decoder: @unchecked Sendable {
                 let offset = rows.lowerBound * ff
                 Activations.swiGLU(gate: gate + offset, up: up + offset, output: gate + offset, count: rows.count * ff)
             }
-            try product(names.down, weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool)
+            // The SwiGLU rows and the dead `up` rows serve the product as its working memory.
+            try product(names.down, weight: layer.down, input: scratch.gate, batch: n, output: scratch.h, pool: pool,
+                        lent: MatMul.LentBuffers(inputIsDisposable: true,
+                                                 panel: UnsafeMutableBufferPointer(start: scratch.up, count: n * ff)))
             Elementwise.add(scratch.x, scratch.h, output: scratch.x, count: n * d)
         }
         cache.commit(tokens)

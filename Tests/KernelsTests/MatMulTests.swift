@@ -131,6 +131,35 @@ import Testing
         }
     }
 
+    /// Lent memory (the input given up, a caller's dead buffer for the panel) changes where the
+    /// route works, not what it computes: the same floats as with its own scratch, also when the
+    /// lent panel holds fewer rows than the matrix (several panels).
+    @Test(arguments: [GGMLType.f16, .q8_0])
+    func lentBuffersGiveTheSameProduct(type: GGMLType) throws {
+        let pool = ThreadPool(threadCount: 2)
+        let rows = 600, batch = 12
+        let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: 2, batch: batch, seed: 77)
+        try bytes.withUnsafeBytes { raw in
+            let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            var own = [Float](repeating: 0, count: batch * rows)
+            MatMul.computeQuantizedBatched(weight: weight, input: input, batch: batch, output: &own, pool: pool)
+            for panelRows in [MatMul.minimumLentPanelRows, 400, rows, 0] {
+                var disposable = input
+                var panel = [Float](repeating: .nan, count: panelRows * columns)
+                var lent = [Float](repeating: 0, count: batch * rows)
+                disposable.withUnsafeMutableBufferPointer { x in
+                    panel.withUnsafeMutableBufferPointer { p in
+                        MatMul.computeQuantizedBatched(
+                            weight: weight, input: x.baseAddress!, batch: batch, output: &lent, pool: pool,
+                            lent: MatMul.LentBuffers(inputIsDisposable: true, panel: panelRows == 0 ? nil : p))
+                    }
+                }
+                #expect(lent == own, "\(type) lent panel of \(panelRows) rows")
+                if panelRows > 0 { #expect(!panel[0].isNaN, "\(type): the lent panel was used") }
+            }
+        }
+    }
+
     @Test func compatibleProductRoutesByBatchSize() throws {
         #expect(MatMul.compatibleBatchedThreshold(for: .q4_1) == Int.max)
         #expect(MatMul.compatibleBatchedThreshold(for: .q5_1) == Int.max)
