@@ -128,9 +128,8 @@ public final class Decoder: @unchecked Sendable {
 
     /// Positions per forward pass (llama.cpp's default `n_ubatch`): longer inputs run in passes
     /// of at most this many rows, so the working buffers (about 60 KB per row at Qwen2-0.5B's
-    /// shape, plus the products' scratch) stop growing with the prompt. 256 would bring a pp512
-    /// run's peak RSS under llama.cpp's for F16 and Q8_0 (1040 → 1025, 598 → 583 MiB) but cost
-    /// F16 prefill 9 % (the SGEMM route converts every weight once per pass; BENCHMARKS.md).
+    /// shape, plus the products' scratch) stop growing with the prompt. Smaller passes cost
+    /// F16 prefill (the SGEMM route converts every weight once per pass; 256: −9 %, BENCHMARKS.md).
     public static let microBatchSize = 512
 
     private func runInMicroBatches(_ input: [Float], tokens: [Int32], cache: KVCache,
