@@ -365,6 +365,7 @@ def main():
                          "across the crops of a step (std >= 1, VICReg-style hinge)")
     ap.add_argument("--v-width", type=int, default=dm.Config.v_width, help="ViT width")
     ap.add_argument("--v-ffn", type=int, default=dm.Config.v_ffn, help="ViT MLP width")
+    ap.add_argument("--llm-layers", type=int, default=dm.Config.n_layers, help="LLM blocks")
     ap.add_argument("--dense-weight", type=float, default=0.0,
                     help="weight of the dense per-token ViT probes (object shape/colour/size, "
                          "sign word); 0 = the recipe of the 4 000-step model")
@@ -382,6 +383,11 @@ def main():
                     help="weight of the per-object probe during --vision-only-steps")
     ap.add_argument("--init-perception", help="load the ViT, the resampler and their probe heads "
                     "from a perception.py file (stage 1 of the staged recipe)")
+    ap.add_argument("--shape-weight", type=float, default=1.0,
+                    help="weight of shape within the cell probe's loss (colour and size: 1)")
+    ap.add_argument("--object-layer", type=int, default=-1,
+                    help="ViT block whose output the object probe reads (-1: post_ln); see "
+                         "perception.py")
     ap.add_argument("--freeze-perception", action="store_true",
                     help="keep the ViT and the resampler fixed: only the LLM trains (stage 2)")
     ap.add_argument("--sign-font", default="", help="comma-separated sign text sizes in px "
@@ -419,7 +425,8 @@ def main():
     tok = dm.build_tokenizer()
     tok.save(os.path.join(args.out, "tokenizer.json"))
     vocab = dm.Vocab(tok)
-    cfg = dm.Config(vocab_size=tok.get_vocab_size(), v_width=args.v_width, v_ffn=args.v_ffn)
+    cfg = dm.Config(vocab_size=tok.get_vocab_size(), v_width=args.v_width, v_ffn=args.v_ffn,
+                    n_layers=args.llm_layers)
     model = dm.DemoVLM(cfg)
     perception_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
     if args.freeze_perception:
@@ -430,6 +437,11 @@ def main():
     aux = AuxHeads(cfg)
     dense = DensePatchHead(cfg)
     objhead = ObjectPoolHead(cfg, args.object_pool)
+    aux.attr_weights = (args.shape_weight, 1.0, 1.0)
+    captured = {}
+    if args.object_layer >= 0:
+        model.vit[args.object_layer].register_forward_hook(
+            lambda _m, _i, o: captured.__setitem__("layer", o))
     vit_prefixes = ("patch.", "pos.", "vit.", "post_ln.")
     resampler_mult = (args.vision_lr_mult if args.resampler_lr_mult is None
                       else args.resampler_lr_mult)
@@ -481,6 +493,8 @@ def main():
             (missing, unexpected)
         aux.load_state_dict(pk["aux"])
         objhead.load_state_dict(pk["objhead"])
+        if "densehead" in pk:
+            dense.load_state_dict(pk["densehead"])
     if args.resume:
         ck = torch.load(args.resume, weights_only=False)
         model.load_state_dict(ck["state"])
@@ -576,7 +590,8 @@ def main():
         else:
             dobj_loss = dsign_loss = torch.zeros(())
         if args.object_weight > 0:
-            oobj_loss, osign_loss, oacc = objhead.losses(feats, dense_labels(exs, feats.shape[1]))
+            oobj_loss, osign_loss, oacc = objhead.losses(captured.get("layer", feats),
+                                                         dense_labels(exs, feats.shape[1]))
         else:
             oobj_loss = osign_loss = oacc = torch.zeros(())
         var_loss = F.relu(1.0 - vis_crops.std(dim=0)).mean()   # per (query, feature) across crops
