@@ -4,10 +4,10 @@ Everything is a pure function of an integer seed (Python's `random.Random`, Pill
 the font Pillow embeds), so the training set, the held-out set and the CI subset are reproducible
 on any machine with the same Pillow version.
 
-A scene has 1-3 shapes (distinct kinds, distinct cells of a 3x3 grid), each with one of 8 colours
-and 2 sizes, on a plain, gradient or noisy background, and optionally a small sign with one word
-printed small enough that the overview alone (scale_resolution 168) cannot resolve it on the
-larger images. Question kinds and canonical answers:
+A scene has 1-3 shapes (circle, square, triangle, star; distinct kinds, distinct cells of a 3x3
+grid), each with one of 8 colours and 2 sizes, on a plain, gradient or noisy background, and
+optionally a small sign with one word printed small enough that the overview alone
+(scale_resolution 168) cannot resolve it on the larger images. Question kinds and canonical answers:
 
     describe  "Describe the image."          "A big red circle at the top left and a small
                                                blue star in the centre."
@@ -20,7 +20,6 @@ larger images. Question kinds and canonical answers:
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -37,12 +36,13 @@ COLOURS = {
     "white": (255, 255, 255),
     "black": (0, 0, 0),
 }
-SHAPES = ["circle", "square", "triangle", "star", "diamond", "cross"]
+# Round 9 (scene version 2): four shapes, drawn larger. Rounds 1-8 used six (also diamond and
+# cross) at radii big 0.38-0.44 / small 0.21-0.25: a small diamond or cross in the 168-px
+# overview of a wide image spans about one 14-px patch, and the ViT's query-level shape stayed
+# at 0.16-0.31 (round8-notes.md); with these, the same recipe reaches 0.98 (round9-notes.md).
+SHAPES = ["circle", "square", "triangle", "star"]
 # Shape radius as a fraction of the cell's shorter side, per size.
-RADIUS = {"big": (0.38, 0.44), "small": (0.21, 0.25)}
-if os.environ.get("DEMO_SCENES") == "v2":
-    SHAPES = ["circle", "square", "triangle", "star"]
-    RADIUS = {"big": (0.40, 0.45), "small": (0.27, 0.31)}
+RADIUS = {"big": (0.40, 0.45), "small": (0.27, 0.31)}
 SIZES = ["big", "small"]
 # 3x3 cells, row-major; the caption lists objects in this order.
 POSITIONS = ["at the top left", "at the top", "at the top right",

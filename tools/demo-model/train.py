@@ -390,6 +390,11 @@ def main():
                          "perception.py")
     ap.add_argument("--freeze-perception", action="store_true",
                     help="keep the ViT and the resampler fixed: only the LLM trains (stage 2)")
+    ap.add_argument("--align-weight", type=float, default=0.0,
+                    help="with --freeze-perception: each overview cell query's embedding must pick "
+                         "its object's shape, colour and size words among their token embeddings "
+                         "(a dot product with the LLM's embedding rows), so that a question's word "
+                         "and the image token it asks about start out similar")
     ap.add_argument("--sign-font", default="", help="comma-separated sign text sizes in px "
                     "(default: scenes.SIGN_FONT_PX)")
     ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
@@ -524,6 +529,32 @@ def main():
         torch.save(ck, path + ".tmp")
         os.replace(path + ".tmp", path)
 
+    def word_ids(words):
+        ids = [vocab.encode(w) for w in words]
+        assert all(len(i) == 1 for i in ids), ids
+        return torch.tensor([i[0] for i in ids])
+
+    align_sets = [(0, word_ids([" " + s for s in scenes.SHAPES])),
+                  (1, word_ids([c.capitalize() for c in scenes.COLOURS])),
+                  (1, word_ids([" " + c for c in scenes.COLOURS])),
+                  (2, word_ids([" " + s for s in scenes.SIZES]))]
+
+    def align_loss(vis, exs):
+        """Cross-entropy of each occupied overview cell query's attribute words, scored by the dot
+        product of the query's embedding with the words' embedding rows."""
+        at, rows = 0, []
+        for e in exs:
+            rows.append(at)
+            at += len(e[0].crops)
+        ov = vis.view(-1, cfg.queries, cfg.d_model)[rows, :CELL_QUERIES]     # [B, 9, D]
+        cells = torch.tensor([e[4][0] for e in exs])                          # [B, 9, 3]
+        occ = cells[..., 0] > 0
+        x = ov[occ]
+        out = torch.zeros(())
+        for k, ids in align_sets:
+            out = out + F.cross_entropy(x @ model.embed.weight[ids].t(), cells[..., k][occ] - 1)
+        return out
+
     for step in range(start, args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g["lr_mult"]
@@ -560,13 +591,15 @@ def main():
             logits = model.logits(ids, vis, pos, seg, order)
             lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100)
+            align = align_loss(vis, exs) if args.align_weight > 0 else torch.zeros(())
             opt.zero_grad(set_to_none=True)
-            lm_loss.backward()
+            (lm_loss + args.align_weight * align).backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             opt.step()
-            ema["lm"] = lm_loss.item() if "lm" not in ema else 0.95 * ema["lm"] + 0.05 * lm_loss.item()
+            for k, v in (("lm", lm_loss), ("align", align)):
+                ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
             if step % args.log_every == 0 or step == args.steps - 1:
-                msg = (f"step {step} lm {ema['lm']:.4f} lr {lr_at(step):.2e} crops {len(crops)} "
+                msg = (f"step {step} lm {ema['lm']:.4f} align {ema['align']:.4f} lr {lr_at(step):.2e} crops {len(crops)} "
                        f"T {ids.shape[1]}{' ov' if ov_only else ''} elapsed {time.time() - t0:.0f}s")
                 print(msg, flush=True)
                 log.write(msg + "\n")
