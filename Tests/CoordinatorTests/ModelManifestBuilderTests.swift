@@ -29,7 +29,10 @@ struct ModelManifestBuilderTests {
                                                  llm: Self.root.appendingPathComponent(files["llm-v2"]!),
                                                  mmproj: Self.root.appendingPathComponent(files["demo-mmproj"]!), now: 0)
         #expect(manifest.files[0].sha256 == reference["llm-v2"]?.sha256)
-        #expect(manifest.files[0].tensors.count == 38 && manifest.files[1].tensors.count == 71)
+        let llmTensors = try #require(reference["llm-v2"]?.tensors.count)
+        let mmprojTensors = try #require(reference["demo-mmproj"]?.tensors.count)
+        #expect(llmTensors > 0 && mmprojTensors > 0)
+        #expect(manifest.files[0].tensors.count == llmTensors && manifest.files[1].tensors.count == mmprojTensors)
         #expect(throws: CoordinatorError.self) { try ModelManifestBuilder.tensorDigests(ofGGUF: path) }
     }
 }
