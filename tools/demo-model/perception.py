@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import random
 import time
 
 import numpy as np
@@ -127,13 +126,7 @@ def main():
     ap.add_argument("--eval-scenes", type=int, default=100)
     ap.add_argument("--init", help="continue from a perception.pt (fresh optimizer and schedule)")
     args = ap.parse_args()
-    if args.sign_font:
-        scenes.SIGN_FONT_PX = tuple(int(x) for x in args.sign_font.split(","))
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(args.out, exist_ok=True)
+    train.start_run(args)
 
     cfg = dm.Config(vocab_size=16, pos_init_sincos=True, pos_init_scale=0.5)
     model = dm.DemoVLM(cfg)
@@ -141,10 +134,7 @@ def main():
     aux.attr_weights = (args.shape_weight, 1.0, 1.0)
     objhead = train.ObjectPoolHead(cfg, "max")
     densehead = train.DensePatchHead(cfg)
-    captured = {}
-    if args.object_layer >= 0:
-        model.vit[args.object_layer].register_forward_hook(
-            lambda _m, _i, o: captured.__setitem__("layer", o))
+    captured = train.capture_block_output(model, args.object_layer)
     if args.init:
         ck = torch.load(args.init, weights_only=False)
         model.load_state_dict(ck["vision"], strict=False)

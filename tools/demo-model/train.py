@@ -313,6 +313,28 @@ class AuxHeads(torch.nn.Module):
         return cell_loss, count_loss, sign_loss
 
 
+def start_run(args):
+    """What every training script does first (train.py, perception.py): the sign type size, torch
+    threads, seeds, deterministic kernels, the output folder."""
+    if args.sign_font:
+        scenes.SIGN_FONT_PX = tuple(int(x) for x in args.sign_font.split(","))
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(args.out, exist_ok=True)
+
+
+def capture_block_output(model: dm.DemoVLM, layer: int) -> dict:
+    """A dict whose "layer" entry holds ViT block `layer`'s output after every forward pass
+    (empty for layer < 0): what `--object-layer` points the object probe at."""
+    captured = {}
+    if layer >= 0:
+        model.vit[layer].register_forward_hook(lambda _m, _i, o: captured.__setitem__("layer", o))
+    return captured
+
+
 def collate(examples, cfg: dm.Config, pad_id: int):
     crops, rows = [], []
     for prep, prefix, segs, starts, *_ in examples:
@@ -418,14 +440,7 @@ def main():
     ap.add_argument("--resume", help="continue from an OUT/ckpt.pt of the same arguments")
     args = ap.parse_args()
 
-    if args.sign_font:
-        scenes.SIGN_FONT_PX = tuple(int(x) for x in args.sign_font.split(","))
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(args.out, exist_ok=True)
+    start_run(args)
 
     tok = dm.build_tokenizer()
     tok.save(os.path.join(args.out, "tokenizer.json"))
@@ -443,10 +458,7 @@ def main():
     dense = DensePatchHead(cfg)
     objhead = ObjectPoolHead(cfg, args.object_pool)
     aux.attr_weights = (args.shape_weight, 1.0, 1.0)
-    captured = {}
-    if args.object_layer >= 0:
-        model.vit[args.object_layer].register_forward_hook(
-            lambda _m, _i, o: captured.__setitem__("layer", o))
+    captured = capture_block_output(model, args.object_layer)
     vit_prefixes = ("patch.", "pos.", "vit.", "post_ln.")
     resampler_mult = (args.vision_lr_mult if args.resampler_lr_mult is None
                       else args.resampler_lr_mult)
@@ -555,6 +567,37 @@ def main():
             out = out + F.cross_entropy(x @ model.embed.weight[ids].t(), cells[..., k][occ] - 1)
         return out
 
+    def joint_losses(exs, crops, ids, pos, seg, order, labels, step, ov_only):
+        """The LLM's loss plus the perception losses, everything trained (rounds 2-8)."""
+        vis_crops, attn, feats = model.encode_crops(crops, return_attn=True, return_patches=True)
+        vis = vis_crops.reshape(-1, cfg.d_model)
+        if step < args.lm_to_vision_after:
+            vis = vis.detach()
+        logits = model.logits(ids, vis, pos, seg, order)
+        lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                  ignore_index=-100)
+        attn_loss = attention_loss(attn, target_masks(exs, attn.shape[-1]))
+        cell_loss, count_loss, sign_loss = aux.losses(vis_crops, [len(e[0].crops) for e in exs],
+                                                      [e[4] for e in exs])
+        if args.dense_weight > 0:
+            dobj_loss, dsign_loss = dense.losses(feats, dense_labels(exs, feats.shape[1]))
+        else:
+            dobj_loss = dsign_loss = torch.zeros(())
+        if args.object_weight > 0:
+            oobj_loss, osign_loss, oacc = objhead.losses(captured.get("layer", feats),
+                                                         dense_labels(exs, feats.shape[1]))
+        else:
+            oobj_loss = osign_loss = oacc = torch.zeros(())
+        var_loss = F.relu(1.0 - vis_crops.std(dim=0)).mean()   # per (query, feature) across crops
+        loss = (lm_loss + args.attn_weight * attn_loss + args.var_weight * var_loss
+                + args.aux_weight * (cell_loss + count_loss + (0 if ov_only else sign_loss))
+                + args.dense_weight * (dobj_loss + (0 if ov_only else dsign_loss))
+                + args.object_weight * (oobj_loss + (0 if ov_only else osign_loss)))
+        terms = (("lm", lm_loss), ("attn", attn_loss), ("var", var_loss), ("cell", cell_loss),
+                 ("count", count_loss), ("sign", sign_loss), ("dobj", dobj_loss),
+                 ("dsign", dsign_loss), ("oobj", oobj_loss), ("osign", osign_loss), ("oacc", oacc))
+        return loss, terms
+
     for step in range(start, args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g["lr_mult"]
@@ -585,62 +628,23 @@ def main():
                 save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
             continue
         if args.freeze_perception:
-            # stage 2: the perception path is fixed, so only the LLM's loss is computed
+            # stage 2: the perception path is fixed, so only the LLM's losses are computed
             with torch.no_grad():
                 vis = model.encode_crops(crops).reshape(-1, cfg.d_model)
             logits = model.logits(ids, vis, pos, seg, order)
             lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100)
             align = align_loss(vis, exs) if args.align_weight > 0 else torch.zeros(())
-            opt.zero_grad(set_to_none=True)
-            (lm_loss + args.align_weight * align).backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-            opt.step()
-            for k, v in (("lm", lm_loss), ("align", align)):
-                ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
-            if step % args.log_every == 0 or step == args.steps - 1:
-                msg = (f"step {step} lm {ema['lm']:.4f} align {ema['align']:.4f} lr {lr_at(step):.2e} crops {len(crops)} "
-                       f"T {ids.shape[1]}{' ov' if ov_only else ''} elapsed {time.time() - t0:.0f}s")
-                print(msg, flush=True)
-                log.write(msg + "\n")
-                log.flush()
-            if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
-                save(os.path.join(args.out, "ckpt.pt"), step + 1, True)
-                save(os.path.join(args.out, f"ckpt-{step + 1}.pt"), step + 1, False)
-            continue
-        vis_crops, attn, feats = model.encode_crops(crops, return_attn=True, return_patches=True)
-        vis = vis_crops.reshape(-1, cfg.d_model)
-        if step < args.lm_to_vision_after:
-            vis = vis.detach()
-        logits = model.logits(ids, vis, pos, seg, order)
-        lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                  ignore_index=-100)
-        attn_loss = attention_loss(attn, target_masks(exs, attn.shape[-1]))
-        cell_loss, count_loss, sign_loss = aux.losses(vis_crops, [len(e[0].crops) for e in exs],
-                                                      [e[4] for e in exs])
-        if args.dense_weight > 0:
-            dobj_loss, dsign_loss = dense.losses(feats, dense_labels(exs, feats.shape[1]))
+            loss = lm_loss + args.align_weight * align
+            terms = (("lm", lm_loss), ("align", align))
         else:
-            dobj_loss = dsign_loss = torch.zeros(())
-        if args.object_weight > 0:
-            oobj_loss, osign_loss, oacc = objhead.losses(captured.get("layer", feats),
-                                                         dense_labels(exs, feats.shape[1]))
-        else:
-            oobj_loss = osign_loss = oacc = torch.zeros(())
-        var_loss = F.relu(1.0 - vis_crops.std(dim=0)).mean()   # per (query, feature) across crops
-        loss = (lm_loss + args.attn_weight * attn_loss + args.var_weight * var_loss
-                + args.aux_weight * (cell_loss + count_loss + (0 if ov_only else sign_loss))
-                + args.dense_weight * (dobj_loss + (0 if ov_only else dsign_loss))
-                + args.object_weight * (oobj_loss + (0 if ov_only else osign_loss)))
+            loss, terms = joint_losses(exs, crops, ids, pos, seg, order, labels, step, ov_only)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux.parameters())
                                        + list(dense.parameters()) + list(objhead.parameters()), 1.0)
         opt.step()
-        for k, v in (("lm", lm_loss), ("attn", attn_loss), ("var", var_loss), ("cell", cell_loss),
-                     ("count", count_loss), ("sign", sign_loss), ("dobj", dobj_loss),
-                     ("dsign", dsign_loss), ("oobj", oobj_loss), ("osign", osign_loss),
-                     ("oacc", oacc)):
+        for k, v in terms:
             ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
         if step % args.log_every == 0 or step == args.steps - 1:
             msg = (f"step {step} loss {loss.item():.4f} "
