@@ -335,7 +335,9 @@ class LlmBlock(nn.Module):
         self.down = nn.Linear(c.ffn, D, bias=False)
         self.c = c
 
-    def forward(self, x, pos, mask, cache=None):
+    def forward(self, x, pos, mask, cache=None, attn_out: dict | None = None):
+        """With `attn_out` (training only), the attention weights [B,heads,T,Tk] are computed by
+        an explicit softmax (same math) and stored in attn_out["w"], their logs in "logw"."""
         c = self.c
         B, T, D = x.shape
         hd = D // c.n_heads
@@ -350,7 +352,14 @@ class LlmBlock(nn.Module):
             cache["k"], cache["v"] = k, v
         rep = c.n_heads // c.n_kv_heads
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / math.sqrt(hd))
+        if attn_out is not None:
+            scores = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+            logw = torch.log_softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+            w = logw.exp()
+            attn_out["w"], attn_out["logw"] = w, logw
+            a = w @ v
+        else:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / math.sqrt(hd))
         x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
         y = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(y)) * self.up(y))
@@ -410,9 +419,11 @@ class DemoVLM(nn.Module):
         table = torch.cat([self.embed.weight, vis], dim=0)
         return F.embedding(torch.where(ids < 0, V + (-1 - ids), ids), table)
 
-    def logits(self, ids, vis, pos, seg, order, cache=None):
+    def logits(self, ids, vis, pos, seg, order, cache=None,
+               attn_layers: dict[int, dict | None] | None = None):
         """Packed forward (see packed_mask). With `cache` (a dict, filled on first call) new
-        tokens attend to everything cached before them under the same segment rule."""
+        tokens attend to everything cached before them under the same segment rule. With
+        `attn_layers` (training), block i stores its attention weights in attn_layers[i]."""
         x = self.embed_ids(ids, vis)
         if cache is not None and "seg" in cache:
             k_seg = torch.cat([cache["seg"], seg], 1)
@@ -424,7 +435,8 @@ class DemoVLM(nn.Module):
             cache["seg"], cache["ord"] = k_seg, k_ord
             layers = cache.setdefault("layers", [dict() for _ in self.blocks])
         for i, blk in enumerate(self.blocks):
-            x = blk(x, pos, mask, None if cache is None else layers[i])
+            x = blk(x, pos, mask, None if cache is None else layers[i],
+                    (attn_layers or {}).get(i))
         return self.norm(x) @ self.embed.weight.t()  # tied output
 
 

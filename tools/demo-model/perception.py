@@ -40,6 +40,50 @@ def example(seed: int, cfg: dm.Config, overview_only: bool):
     return prep, train.aux_labels(sc), train.attention_targets(sc, prep), train.patch_labels(sc, prep)
 
 
+def sign_example(seed: int, cfg: dm.Config):
+    """A scene with a sign -> (the crop that shows most of the sign's tokens at a readable scale,
+    its attention targets, its dense labels, word index + 1); None if the scene has no sign or no
+    crop shows it readably. The reading phase (--sign-crops) trains on these alone, so that the
+    ViT sees thousands of signs at native resolution instead of one slice in ~14 crops."""
+    sc = scenes.make_scene(seed)
+    if sc.sign is None:
+        return None
+    prep = dm.preprocess(sc.image, cfg)
+    labs = train.patch_labels(sc, prep)
+    shown = [int((lab[:, 3] >= 0).sum()) for lab in labs]
+    c = int(np.argmax(shown))
+    if shown[c] == 0:
+        return None
+    return prep.crops[c], train.attention_targets(sc, prep)[c], labs[c], scenes.WORDS.index(sc.sign) + 1
+
+
+class SignStream:
+    """Sign examples from their own seed range (disjoint from the scene stream of the step)."""
+
+    def __init__(self, base: int, cfg: dm.Config):
+        self.next, self.cfg = base, cfg
+
+    def take(self, n: int) -> list:
+        out = []
+        while len(out) < n:
+            e = sign_example(self.next, self.cfg)
+            self.next += 1
+            if e is not None:
+                out.append(e)
+        return out
+
+
+def stack_sign(sex):
+    """Sign examples -> (crops, masks [n, 10, N], dense [n, N, 4], words [n])."""
+    n = max(e[0][0].shape[0] for e in sex)
+    masks = torch.zeros(len(sex), train.SIGN_QUERY + 1, n, dtype=torch.bool)
+    dense = torch.full((len(sex), n, 4), -100, dtype=torch.long)
+    for i, (_, m, lab, _) in enumerate(sex):
+        masks[i, :, :m.shape[1]] = torch.from_numpy(m)
+        dense[i, :lab.shape[0]] = torch.from_numpy(lab)
+    return [e[0] for e in sex], masks, dense, torch.tensor([e[3] for e in sex])
+
+
 def stack(exs):
     crops = [c for e in exs for c in e[0].crops]
     n = max(p.shape[0] for p, _, _ in crops)
@@ -54,11 +98,18 @@ def stack(exs):
     return crops, [len(e[0].crops) for e in exs], [e[1] for e in exs], masks, dense
 
 
-def evaluate(model, aux, held):
-    """Held-out accuracy of the cell head on the overview queries, count, and sign word."""
-    hits = dict(shape=0, colour=0, size=0, empty=0, count=0, sign=0, object=0)
-    tot = dict(shape=0, colour=0, size=0, empty=0, count=0, sign=0, object=0)
+def evaluate(model, aux, held, held_sign):
+    """Held-out accuracy of the cell head on the overview queries, count, the sign word (query 9,
+    max over all crops of a scene: what the LLM can use) and the sign word on the crop that shows
+    the sign (sign_crop)."""
+    hits = dict(shape=0, colour=0, size=0, empty=0, count=0, sign=0, object=0, sign_crop=0)
+    tot = dict(shape=0, colour=0, size=0, empty=0, count=0, sign=0, object=0, sign_crop=0)
     with torch.no_grad():
+        for sex in held_sign:
+            crops, _, _, words = stack_sign(sex)
+            pred = aux.sign(model.encode_crops(crops)[:, train.SIGN_QUERY]).argmax(-1)
+            hits["sign_crop"] += (pred == words).sum().item()
+            tot["sign_crop"] += len(sex)
         for exs in held:
             crops, counts, labels, _, _ = stack(exs)
             vis = model.encode_crops(crops)
@@ -122,6 +173,10 @@ def main():
                          "takes, carry the shape")
     ap.add_argument("--sign-font", default="", help="comma-separated sign text sizes in px "
                     "(default: scenes.SIGN_FONT_PX)")
+    ap.add_argument("--sign-crops", type=int, default=0,
+                    help="reading phase: N more crops per step, each the slice that shows a sign "
+                         "(own seed range), trained on the sign word: query 9's word, the dense "
+                         "and pooled sign probes, all at --sign-weight, in every step")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-scenes", type=int, default=100)
     ap.add_argument("--init", help="continue from a perception.pt (fresh optimizer and schedule)")
@@ -151,6 +206,8 @@ def main():
                             lr=args.lr, betas=(0.9, 0.98))
     held = [[example(7_000_000 + i + j, cfg, False) for j in range(10)]
             for i in range(0, args.eval_scenes, 10)]
+    held_sign = [SignStream(7_500_000 + i * 1000, cfg).take(10) for i in range(10)]
+    signs = SignStream(args.seed * 1_000_000 + 500_000, cfg)
     log = open(os.path.join(args.out, "perception-log.txt"), "w")
 
     def out(msg):
@@ -172,12 +229,28 @@ def main():
         ov_only = step < args.overview_only_steps
         exs = [example(base + step * args.batch + i, cfg, ov_only) for i in range(args.batch)]
         crops, counts, labels, masks, dense = stack(exs)
+        n_main = len(crops)
+        if args.sign_crops > 0:
+            s_crops, s_masks, s_dense, s_words = stack_sign(signs.take(args.sign_crops))
+            crops = crops + s_crops
         vis, attn, feats = model.encode_crops(crops, return_attn=True, return_patches=True)
+        layer = captured.get("layer", feats)
+        if args.sign_crops > 0:
+            n = masks.shape[-1]
+            s_attn = train.attention_loss(attn[n_main:, ..., :s_masks.shape[-1]], s_masks)
+            _, s_dsign = densehead.losses(feats[n_main:, :s_dense.shape[1]], s_dense)
+            _, s_osign, _ = objhead.losses(layer[n_main:, :s_dense.shape[1]], s_dense)
+            s_word = F.cross_entropy(aux.sign(vis[n_main:, train.SIGN_QUERY]), s_words)
+            s_acc = (aux.sign(vis[n_main:, train.SIGN_QUERY]).argmax(-1) == s_words).float().mean()
+            vis, attn, feats, layer = (vis[:n_main], attn[:n_main, ..., :n], feats[:n_main, :n],
+                                       layer[:n_main, :n])
+        else:
+            s_attn = s_dsign = s_osign = s_word = s_acc = torch.zeros(())
         attn_loss = train.attention_loss(attn, masks)
         a = attn[:, 0, :train.CELL_QUERIES, :]
         entropy = -(a * a.clamp_min(1e-9).log()).sum(-1).mean()
         cell_loss, count_loss, sign_loss = aux.losses(vis, counts, labels)
-        obj_loss, osign_loss, oacc = objhead.losses(captured.get("layer", feats), dense)
+        obj_loss, osign_loss, oacc = objhead.losses(layer, dense)
         if args.dense_weight > 0:
             dobj_loss, dsign_loss = densehead.losses(feats, dense)
         else:
@@ -187,20 +260,23 @@ def main():
         loss = (args.attn_weight * attn_loss + args.cell_weight * (cell_loss + count_loss)
                 + sign_w * (sign_loss + osign_loss) + args.object_weight * obj_loss
                 + args.var_weight * var_loss + args.attn_entropy_weight * entropy
-                + args.dense_weight * (dobj_loss + (0.0 if ov_only else dsign_loss)))
+                + args.dense_weight * (dobj_loss + (0.0 if ov_only else dsign_loss))
+                + args.attn_weight * s_attn + args.sign_weight * (s_word + s_dsign + s_osign))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params + heads, 1.0)
         opt.step()
         for k, v in (("attn", attn_loss), ("cell", cell_loss), ("count", count_loss),
                      ("sign", sign_loss), ("obj", obj_loss), ("osign", osign_loss),
-                     ("oacc", oacc), ("var", var_loss), ("dense", dobj_loss), ("entropy", entropy)):
+                     ("oacc", oacc), ("var", var_loss), ("dense", dobj_loss), ("entropy", entropy),
+                     ("s_attn", s_attn), ("s_word", s_word), ("s_dsign", s_dsign),
+                     ("s_osign", s_osign), ("s_acc", s_acc)):
             ema[k] = v.item() if k not in ema else 0.95 * ema[k] + 0.05 * v.item()
         if step % 25 == 0:
             out(f"step {step} " + " ".join(f"{k} {v:.3f}" for k, v in ema.items())
                 + f" lr {lr:.2e} crops {len(crops)} elapsed {time.time() - t0:.0f}s")
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
-            acc = evaluate(model, aux, held)
+            acc = evaluate(model, aux, held, held_sign)
             out(f"eval step {step + 1} images {(step + 1) * args.batch} "
                 + " ".join(f"{k} {v:.3f}" for k, v in acc.items())
                 + f" elapsed {time.time() - t0:.0f}s")

@@ -38,16 +38,56 @@ def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: f
         prep = dm.Prepared(prep.crops[:1], None)
     prefix = dm.image_prefix(vocab, prep.grid, cfg.queries)
     rng = random.Random(seed * 7919 + 17)
-    segs, answer_starts = [], []
-    for kind, q, a, _ in sc.questions():
+    segs, answer_starts, lookups = [], [], []
+    cell_of = {o.shape: o.cell for o in sc.objects}
+    dense = patch_labels(sc, prep)
+    # the crop that shows most of the sign readably (None: no crop does)
+    shown = [int((lab[:, 3] >= 0).sum()) for lab in dense]
+    sign_crop = int(np.argmax(shown)) if max(shown) > 0 else None
+    for kind, q, a, shape in sc.questions():
         if overview_only and kind == "sign":
             continue
         sep = dm.SEP_REFERENCE if rng.random() < sep_newline_prob else dm.SEP_LLAMA_CPP
         qi = dm.question_ids(vocab, q, sep)
         segs.append(qi + vocab.encode(a) + [vocab.id["<|im_end|>"]])
         answer_starts.append(len(qi))
+        # Lookup targets (--lookup-weight, --copy-weight): for a colour question the prefix
+        # position of overview query k (cell k holds the shape) and the position of the shape's
+        # word in the question; for the sign question, query 9 of the crop that shows the sign.
+        if kind == "colour":
+            lookups.append((prefix.index(-1 - cell_of[shape]), qi.index(vocab.encode(" " + shape)[0])))
+        elif kind == "sign" and sign_crop is not None:
+            lookups.append((prefix.index(-1 - (sign_crop * cfg.queries + SIGN_QUERY)), None))
+        else:
+            lookups.append(None)
     return (prep, prefix, segs, answer_starts, aux_labels(sc), attention_targets(sc, prep),
-            patch_labels(sc, prep))
+            dense, lookups)
+
+
+def lookup_targets(examples, word: bool = False):
+    """For --lookup-weight: (batch index, query position, key position) of every colour and sign
+    question in collate order: the position that predicts the answer, and the overview image
+    token of the cell that holds the named shape, or query 9 of the crop showing the sign
+    (`word`: the colour question's shape word instead)."""
+    out = []
+    for b, e in enumerate(examples):
+        prefix, segs, starts, lookups = e[1], e[2], e[3], e[7]
+        at = len(prefix)
+        for s, st, key in zip(segs, starts, lookups):
+            if key is not None and not (word and key[1] is None):
+                out.append((b, at + st - 1, at + key[1] if word else key[0]))
+            at += len(s)
+    return torch.tensor(out, dtype=torch.long).reshape(-1, 3)
+
+
+def lookup_loss(logw: torch.Tensor, targets: torch.Tensor, heads: int) -> torch.Tensor:
+    """-log of the attention weight that the first `heads` heads of one LLM block put, at the
+    position answering a colour question, on the target token. Taken from the log-softmax: a
+    clamped log of the weight has no gradient where the head starts far from the target."""
+    if targets.shape[0] == 0:
+        return torch.zeros(())
+    b, qp, kp = targets.unbind(1)
+    return -logw[b, :heads, qp, kp].mean()
 
 
 N_CLS = (len(scenes.SHAPES) + 1, len(scenes.COLOURS) + 1, len(scenes.SIZES) + 1)
@@ -417,6 +457,20 @@ def main():
                          "its object's shape, colour and size words among their token embeddings "
                          "(a dot product with the LLM's embedding rows), so that a question's word "
                          "and the image token it asks about start out similar")
+    ap.add_argument("--lookup-weight", type=float, default=0.0,
+                    help="with --freeze-perception: attention supervision of the colour lookup: "
+                         "at the position that answers 'What colour is the S?', the first "
+                         "--lookup-heads heads of LLM block --lookup-layer must attend to the "
+                         "overview image token of the cell holding S; at the position that "
+                         "answers the sign question, to query 9 of the crop showing the sign "
+                         "(round 10)")
+    ap.add_argument("--lookup-layer", type=int, default=1)
+    ap.add_argument("--copy-weight", type=float, default=0.0,
+                    help="with --freeze-perception: the first --lookup-heads heads of LLM block "
+                         "--copy-layer must attend, at the position that answers a colour "
+                         "question, to the question's shape word (the lookup's query)")
+    ap.add_argument("--copy-layer", type=int, default=0)
+    ap.add_argument("--lookup-heads", type=int, default=1)
     ap.add_argument("--sign-font", default="", help="comma-separated sign text sizes in px "
                     "(default: scenes.SIGN_FONT_PX)")
     ap.add_argument("--init", help="start from the model and probe weights of this checkpoint "
@@ -631,12 +685,19 @@ def main():
             # stage 2: the perception path is fixed, so only the LLM's losses are computed
             with torch.no_grad():
                 vis = model.encode_crops(crops).reshape(-1, cfg.d_model)
-            logits = model.logits(ids, vis, pos, seg, order)
+            attn = {} if args.lookup_weight > 0 else None
+            copy = {} if args.copy_weight > 0 else None
+            logits = model.logits(ids, vis, pos, seg, order,
+                                  attn_layers={args.lookup_layer: attn, args.copy_layer: copy})
             lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100)
             align = align_loss(vis, exs) if args.align_weight > 0 else torch.zeros(())
-            loss = lm_loss + args.align_weight * align
-            terms = (("lm", lm_loss), ("align", align))
+            look = (lookup_loss(attn["logw"], lookup_targets(exs), args.lookup_heads)
+                    if attn is not None else torch.zeros(()))
+            cp = (lookup_loss(copy["logw"], lookup_targets(exs, word=True), args.lookup_heads)
+                  if copy is not None else torch.zeros(()))
+            loss = lm_loss + args.align_weight * align + args.lookup_weight * look + args.copy_weight * cp
+            terms = (("lm", lm_loss), ("align", align), ("lookup", look), ("copy", cp))
         else:
             loss, terms = joint_losses(exs, crops, ids, pos, seg, order, labels, step, ov_only)
         opt.zero_grad(set_to_none=True)
