@@ -26,12 +26,13 @@ import scenes
 
 
 def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: float,
-                 overview_only: bool = False):
+                 overview_only: bool = False, sign_repeat: int = 1):
     """One image, all its questions packed behind one shared image prefix.
 
     Each question is preceded by EdgeVLM's reference separator (a newline) with probability
     `sep_newline_prob`, else by nothing (llama-mtmd-cli's layout). `overview_only` (curriculum)
-    drops the slices and the sign question, which needs them."""
+    drops the slices and the sign question, which needs them. `sign_repeat` asks the sign
+    question that many times (a heavier loss on the rarest kind, at no image cost)."""
     sc = scenes.make_scene(seed)
     prep = dm.preprocess(sc.image, cfg)
     if overview_only:
@@ -44,7 +45,9 @@ def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: f
     # the crop that shows most of the sign readably (None: no crop does)
     shown = [int((lab[:, 3] >= 0).sum()) for lab in dense]
     sign_crop = int(np.argmax(shown)) if max(shown) > 0 else None
-    for kind, q, a, shape in sc.questions():
+    questions = sc.questions()
+    questions += [x for x in questions if x[0] == "sign"] * (sign_repeat - 1)
+    for kind, q, a, shape in questions:
         if overview_only and kind == "sign":
             continue
         sep = dm.SEP_REFERENCE if rng.random() < sep_newline_prob else dm.SEP_LLAMA_CPP
@@ -64,17 +67,18 @@ def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: f
             dense, lookups)
 
 
-def lookup_targets(examples, word: bool = False):
+def lookup_targets(examples, word: bool = False, kinds: tuple[str, ...] = ("colour", "sign")):
     """For --lookup-weight: (batch index, query position, key position) of every colour and sign
     question in collate order: the position that predicts the answer, and the overview image
     token of the cell that holds the named shape, or query 9 of the crop showing the sign
-    (`word`: the colour question's shape word instead)."""
+    (`word`: the colour question's shape word instead). `kinds` selects the question kinds."""
     out = []
     for b, e in enumerate(examples):
         prefix, segs, starts, lookups = e[1], e[2], e[3], e[7]
         at = len(prefix)
         for s, st, key in zip(segs, starts, lookups):
-            if key is not None and not (word and key[1] is None):
+            kind = "sign" if key is not None and key[1] is None else "colour"
+            if key is not None and kind in kinds and not (word and kind == "sign"):
                 out.append((b, at + st - 1, at + key[1] if word else key[0]))
             at += len(s)
     return torch.tensor(out, dtype=torch.long).reshape(-1, 3)
@@ -465,6 +469,11 @@ def main():
                          "answers the sign question, to query 9 of the crop showing the sign "
                          "(round 10)")
     ap.add_argument("--lookup-layer", type=int, default=1)
+    ap.add_argument("--lookup-kinds", default="colour,sign",
+                    help="question kinds whose lookup is supervised (round 10's first stage, lmF, "
+                         "ran before the sign lookup existed: colour)")
+    ap.add_argument("--sign-repeat", type=int, default=1,
+                    help="ask each image's sign question this many times (packed segments)")
     ap.add_argument("--copy-weight", type=float, default=0.0,
                     help="with --freeze-perception: the first --lookup-heads heads of LLM block "
                          "--copy-layer must attend, at the position that answers a colour "
@@ -656,8 +665,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step) * g["lr_mult"]
         ov_only = step < args.overview_only_steps
-        exs = [make_example(base + step * args.batch + i, cfg, vocab, args.sep_newline_prob, ov_only)
-               for i in range(args.batch)]
+        exs = [make_example(base + step * args.batch + i, cfg, vocab, args.sep_newline_prob, ov_only,
+                            args.sign_repeat) for i in range(args.batch)]
         crops, ids, pos, seg, order, labels = collate(exs, cfg, vocab.id["<|endoftext|>"])
         if step < args.vision_only_steps:
             # vision-only pre-phase: the ViT alone, trained by the per-object probe
@@ -692,7 +701,8 @@ def main():
             lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100)
             align = align_loss(vis, exs) if args.align_weight > 0 else torch.zeros(())
-            look = (lookup_loss(attn["logw"], lookup_targets(exs), args.lookup_heads)
+            look = (lookup_loss(attn["logw"], lookup_targets(exs, kinds=tuple(args.lookup_kinds.split(","))),
+                                args.lookup_heads)
                     if attn is not None else torch.zeros(()))
             cp = (lookup_loss(copy["logw"], lookup_targets(exs, word=True), args.lookup_heads)
                   if copy is not None else torch.zeros(()))
