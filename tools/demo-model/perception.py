@@ -50,9 +50,8 @@ def sign_example(seed: int, cfg: dm.Config):
         return None
     prep = dm.preprocess(sc.image, cfg)
     labs = train.patch_labels(sc, prep)
-    shown = [int((lab[:, 3] >= 0).sum()) for lab in labs]
-    c = int(np.argmax(shown))
-    if shown[c] == 0:
+    c = train.sign_crop(labs)
+    if c is None:
         return None
     return prep.crops[c], train.attention_targets(sc, prep)[c], labs[c], scenes.WORDS.index(sc.sign) + 1
 
@@ -240,8 +239,9 @@ def main():
             s_attn = train.attention_loss(attn[n_main:, ..., :s_masks.shape[-1]], s_masks)
             _, s_dsign = densehead.losses(feats[n_main:, :s_dense.shape[1]], s_dense)
             _, s_osign, _ = objhead.losses(layer[n_main:, :s_dense.shape[1]], s_dense)
-            s_word = F.cross_entropy(aux.sign(vis[n_main:, train.SIGN_QUERY]), s_words)
-            s_acc = (aux.sign(vis[n_main:, train.SIGN_QUERY]).argmax(-1) == s_words).float().mean()
+            s_scores = aux.sign(vis[n_main:, train.SIGN_QUERY])
+            s_word = F.cross_entropy(s_scores, s_words)
+            s_acc = (s_scores.argmax(-1) == s_words).float().mean()
             vis, attn, feats, layer = (vis[:n_main], attn[:n_main, ..., :n], feats[:n_main, :n],
                                        layer[:n_main, :n])
         else:

@@ -42,9 +42,7 @@ def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: f
     segs, answer_starts, lookups = [], [], []
     cell_of = {o.shape: o.cell for o in sc.objects}
     dense = patch_labels(sc, prep)
-    # the crop that shows most of the sign readably (None: no crop does)
-    shown = [int((lab[:, 3] >= 0).sum()) for lab in dense]
-    sign_crop = int(np.argmax(shown)) if max(shown) > 0 else None
+    sign_at = sign_crop(dense)
     questions = sc.questions()
     questions += [x for x in questions if x[0] == "sign"] * (sign_repeat - 1)
     for kind, q, a, shape in questions:
@@ -54,40 +52,52 @@ def make_example(seed: int, cfg: dm.Config, vocab: dm.Vocab, sep_newline_prob: f
         qi = dm.question_ids(vocab, q, sep)
         segs.append(qi + vocab.encode(a) + [vocab.id["<|im_end|>"]])
         answer_starts.append(len(qi))
-        # Lookup targets (--lookup-weight, --copy-weight): for a colour question the prefix
-        # position of overview query k (cell k holds the shape) and the position of the shape's
-        # word in the question; for the sign question, query 9 of the crop that shows the sign.
+        # Lookup targets (--lookup-weight, --copy-weight): (kind, prefix position of the image
+        # token to find, position of the word to copy). Colour: overview query k (cell k holds
+        # the shape) and the shape's word in the question; sign: query 9 of the crop that shows
+        # the sign, nothing to copy.
         if kind == "colour":
-            lookups.append((prefix.index(-1 - cell_of[shape]), qi.index(vocab.encode(" " + shape)[0])))
-        elif kind == "sign" and sign_crop is not None:
-            lookups.append((prefix.index(-1 - (sign_crop * cfg.queries + SIGN_QUERY)), None))
+            lookups.append((kind, prefix.index(-1 - cell_of[shape]),
+                            qi.index(vocab.encode(" " + shape)[0])))
+        elif kind == "sign" and sign_at is not None:
+            lookups.append((kind, prefix.index(-1 - (sign_at * cfg.queries + SIGN_QUERY)), None))
         else:
             lookups.append(None)
     return (prep, prefix, segs, answer_starts, aux_labels(sc), attention_targets(sc, prep),
             dense, lookups)
 
 
+def sign_crop(dense: list[np.ndarray]) -> int | None:
+    """Index of the crop that shows most of the sign readably (patch_labels' word labels), None
+    if no crop does."""
+    shown = [int((lab[:, 3] >= 0).sum()) for lab in dense]
+    return int(np.argmax(shown)) if max(shown) > 0 else None
+
+
 def lookup_targets(examples, word: bool = False, kinds: tuple[str, ...] = ("colour", "sign")):
-    """For --lookup-weight: (batch index, query position, key position) of every colour and sign
-    question in collate order: the position that predicts the answer, and the overview image
-    token of the cell that holds the named shape, or query 9 of the crop showing the sign
-    (`word`: the colour question's shape word instead). `kinds` selects the question kinds."""
+    """(batch index, query position, key position) in collate order for every question of
+    `kinds` with a lookup target: the position that predicts the answer, and the image token to
+    find (--lookup-weight) or, with `word`, the question word to copy (--copy-weight; colour
+    questions only)."""
     out = []
     for b, e in enumerate(examples):
         prefix, segs, starts, lookups = e[1], e[2], e[3], e[7]
         at = len(prefix)
-        for s, st, key in zip(segs, starts, lookups):
-            kind = "sign" if key is not None and key[1] is None else "colour"
-            if key is not None and kind in kinds and not (word and kind == "sign"):
-                out.append((b, at + st - 1, at + key[1] if word else key[0]))
+        for s, st, target in zip(segs, starts, lookups):
+            if target is not None and target[0] in kinds:
+                kind, image_pos, word_pos = target
+                if not word:
+                    out.append((b, at + st - 1, image_pos))
+                elif word_pos is not None:
+                    out.append((b, at + st - 1, at + word_pos))
             at += len(s)
     return torch.tensor(out, dtype=torch.long).reshape(-1, 3)
 
 
 def lookup_loss(logw: torch.Tensor, targets: torch.Tensor, heads: int) -> torch.Tensor:
-    """-log of the attention weight that the first `heads` heads of one LLM block put, at the
-    position answering a colour question, on the target token. Taken from the log-softmax: a
-    clamped log of the weight has no gradient where the head starts far from the target."""
+    """-log of the attention weight that the first `heads` heads of one LLM block put, at each
+    answering position of `targets`, on its target token. Taken from the log-softmax: a clamped
+    log of the weight has no gradient where the head starts far from the target."""
     if targets.shape[0] == 0:
         return torch.zeros(())
     b, qp, kp = targets.unbind(1)
@@ -694,10 +704,14 @@ def main():
             # stage 2: the perception path is fixed, so only the LLM's losses are computed
             with torch.no_grad():
                 vis = model.encode_crops(crops).reshape(-1, cfg.d_model)
-            attn = {} if args.lookup_weight > 0 else None
-            copy = {} if args.copy_weight > 0 else None
-            logits = model.logits(ids, vis, pos, seg, order,
-                                  attn_layers={args.lookup_layer: attn, args.copy_layer: copy})
+            # attention weights of the supervised blocks (one dict per block, shared if the
+            # lookup and the copy are supervised in the same block)
+            captured_attn = {}
+            attn = (captured_attn.setdefault(args.lookup_layer, {})
+                    if args.lookup_weight > 0 else None)
+            copy = (captured_attn.setdefault(args.copy_layer, {})
+                    if args.copy_weight > 0 else None)
+            logits = model.logits(ids, vis, pos, seg, order, attn_layers=captured_attn)
             lm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100)
             align = align_loss(vis, exs) if args.align_weight > 0 else torch.zeros(())
