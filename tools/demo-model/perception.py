@@ -142,6 +142,20 @@ def evaluate(model, aux, held, held_sign):
     return {k: hits[k] / max(tot[k], 1) for k in hits}
 
 
+def grow_vit(model, loaded_layers: int):
+    """Blocks beyond the `loaded_layers` of a checkpoint start as exact identities: a pre-norm
+    block whose attention output projection and second MLP layer are zero adds nothing to the
+    residual stream. The trained function is kept and the new blocks add depth from there
+    (round 11: more capacity for size and shape without retraining the chain from scratch)."""
+    if loaded_layers > len(model.vit):
+        raise SystemExit(f"--v-layers {len(model.vit)} < the checkpoint's {loaded_layers}")
+    with torch.no_grad():
+        for blk in model.vit[loaded_layers:]:
+            for lin in (blk.o, blk.fc2):
+                lin.weight.zero_()
+                lin.bias.zero_()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -158,6 +172,11 @@ def main():
     ap.add_argument("--shape-weight", type=float, default=1.0,
                     help="weight of shape within the cell head's loss (colour and size: 1)")
     ap.add_argument("--sign-weight", type=float, default=1.0)
+    ap.add_argument("--size-weight", type=float, default=1.0, help="weight of the size term "
+                    "in the cell head's loss")
+    ap.add_argument("--v-layers", type=int, default=dm.Config.v_layers,
+                    help="ViT blocks; with --init from fewer blocks, the new ones are appended "
+                    "as identity blocks (see grow_vit)")
     ap.add_argument("--var-weight", type=float, default=0.1)
     ap.add_argument("--object-layer", type=int, default=-1,
                     help="ViT block whose output the max-pooled object probe reads (-1: post_ln). "
@@ -182,16 +201,18 @@ def main():
     args = ap.parse_args()
     train.start_run(args)
 
-    cfg = dm.Config(vocab_size=16, pos_init_sincos=True, pos_init_scale=0.5)
+    cfg = dm.Config(vocab_size=16, pos_init_sincos=True, pos_init_scale=0.5,
+                    v_layers=args.v_layers)
     model = dm.DemoVLM(cfg)
     aux = train.AuxHeads(cfg)
-    aux.attr_weights = (args.shape_weight, 1.0, 1.0)
+    aux.attr_weights = (args.shape_weight, 1.0, args.size_weight)
     objhead = train.ObjectPoolHead(cfg, "max")
     densehead = train.DensePatchHead(cfg)
     captured = train.capture_block_output(model, args.object_layer)
     if args.init:
         ck = torch.load(args.init, weights_only=False)
         model.load_state_dict(ck["vision"], strict=False)
+        grow_vit(model, ck["config"]["v_layers"])
         aux.load_state_dict(ck["aux"])
         objhead.load_state_dict(ck["objhead"])
         if "densehead" in ck:

@@ -441,6 +441,7 @@ def main():
                          "across the crops of a step (std >= 1, VICReg-style hinge)")
     ap.add_argument("--v-width", type=int, default=dm.Config.v_width, help="ViT width")
     ap.add_argument("--v-ffn", type=int, default=dm.Config.v_ffn, help="ViT MLP width")
+    ap.add_argument("--v-layers", type=int, default=dm.Config.v_layers, help="ViT blocks")
     ap.add_argument("--llm-layers", type=int, default=dm.Config.n_layers, help="LLM blocks")
     ap.add_argument("--dense-weight", type=float, default=0.0,
                     help="weight of the dense per-token ViT probes (object shape/colour/size, "
@@ -519,7 +520,7 @@ def main():
     tok.save(os.path.join(args.out, "tokenizer.json"))
     vocab = dm.Vocab(tok)
     cfg = dm.Config(vocab_size=tok.get_vocab_size(), v_width=args.v_width, v_ffn=args.v_ffn,
-                    n_layers=args.llm_layers)
+                    v_layers=args.v_layers, n_layers=args.llm_layers)
     model = dm.DemoVLM(cfg)
     perception_prefixes = ("patch.", "pos.", "vit.", "post_ln.", "resampler.")
     if args.freeze_perception:
@@ -563,7 +564,16 @@ def main():
     start, wall_before = 0, 0.0
     if args.init:
         ck = torch.load(args.init, weights_only=False)
-        model.load_state_dict(ck["state"])
+        if args.init_perception:
+            # The perception loaded below replaces the init's vision weights (and may have more
+            # ViT blocks than it).
+            missing, unexpected = model.load_state_dict(
+                {k: v for k, v in ck["state"].items() if not k.startswith(perception_prefixes)},
+                strict=False)
+            assert not unexpected and all(k.startswith(perception_prefixes) for k in missing), \
+                (missing, unexpected)
+        else:
+            model.load_state_dict(ck["state"])
         hk = torch.load(args.init_heads, weights_only=False) if args.init_heads else ck
         if "aux" in hk:
             aux.load_state_dict(hk["aux"])
@@ -578,6 +588,10 @@ def main():
             objhead.load_state_dict(vk["objhead"])
     if args.init_perception:
         pk = torch.load(args.init_perception, weights_only=False)
+        for key in ("v_width", "v_layers", "v_ffn"):
+            if pk["config"][key] != getattr(cfg, key):
+                raise SystemExit(f"--init-perception has {key} {pk['config'][key]}, "
+                                 f"this run {getattr(cfg, key)}: pass --{key.replace('_', '-')}")
         missing, unexpected = model.load_state_dict(pk["vision"], strict=False)
         assert not unexpected and all(not k.startswith(perception_prefixes) for k in missing), \
             (missing, unexpected)
