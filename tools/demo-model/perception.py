@@ -170,7 +170,7 @@ def main():
     ap.add_argument("--attn-weight", type=float, default=1.0)
     ap.add_argument("--cell-weight", type=float, default=1.0)
     ap.add_argument("--shape-weight", type=float, default=1.0,
-                    help="weight of shape within the cell head's loss (colour and size: 1)")
+                    help="weight of shape within the cell head's loss (colour: 1)")
     ap.add_argument("--sign-weight", type=float, default=1.0)
     ap.add_argument("--size-weight", type=float, default=1.0, help="weight of the size term "
                     "in the cell head's loss")
