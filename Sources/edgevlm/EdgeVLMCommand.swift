@@ -12,6 +12,7 @@ struct EdgeVLMCommand: AsyncParsableCommand {
         subcommands: [
             CaptionCommand.self,
             GenerateCommand.self,
+            LogitsCommand.self,
             InspectCommand.self,
             TokenizeCommand.self,
             ImagingCommand.self,
