@@ -105,6 +105,29 @@ import Testing
         }
     }
 
+    /// On x86 the AVX-512 tiles keep the AVX2 tiles' order for every (row, activation): 8 lanes
+    /// per block, one FMA per block in block order, ggml's hsum_float_8 at the end. That order
+    /// is ggml's own for Q5_0/Q8_0, so the two levels must agree bit for bit, for inline (batch
+    /// ≤ 3) and packed tiles and odd row counts (a half-empty row pair).
+    @Test(arguments: [GGMLType.q4_0, .q5_0, .q8_0])
+    func x86LevelsGiveIdenticalProducts(type: GGMLType) throws {
+        guard KernelsInfo.availableISAs.contains(.avx512VNNI) else { return }
+        let pool = ThreadPool(threadCount: 2)
+        for (rows, blocks, batch) in [(7, 5, 1), (13, 3, 2), (9, 28, 3), (11, 4, 7), (6, 2, 4)] {
+            let (bytes, input, columns) = try Self.makeCase(type, rows: rows, blocks: blocks, batch: batch, seed: UInt64(500 + rows))
+            try bytes.withUnsafeBytes { raw in
+                let weight = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                var byLevel: [KernelISA: [UInt32]] = [:]
+                try forEachISA { isa in
+                    var out = [Float](repeating: .nan, count: batch * rows)
+                    MatMul.computeQuantized(weight: weight, input: input, batch: batch, output: &out, pool: pool)
+                    byLevel[isa] = out.map(\.bitPattern)
+                }
+                #expect(byLevel[.avx2] == byLevel[.avx512VNNI], "\(type) \(rows)x\(columns) batch \(batch)")
+            }
+        }
+    }
+
     /// The SGEMM route of the llama.cpp-compatible product multiplies the same quantized
     /// activations as the integer path: it must agree with the scalar integer twin to float
     /// rounding (2e-5 of Σ|w·x|), 50x tighter than the activation quantization it keeps.
