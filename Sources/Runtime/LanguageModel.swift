@@ -10,7 +10,7 @@ import Tokenizer
 public final class LanguageModel: @unchecked Sendable {
     /// The decoder (weights memory-mapped from the file).
     public let decoder: Decoder
-    /// The file's byte-level BPE tokenizer.
+    /// The file's tokenizer (byte-level BPE or SentencePiece).
     public let tokenizer: BPETokenizer
     /// The prompt format chosen from `tokenizer.chat_template` (nil: none recognised, raw only).
     public let chatTemplate: ChatTemplate?

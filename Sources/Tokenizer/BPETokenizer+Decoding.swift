@@ -1,26 +1,40 @@
 extension BPETokenizer {
-    /// The bytes a token stands for (llama.cpp `llama_token_to_piece` with lstrip 0).
-    /// - Parameter special: render control and unknown tokens as their text; when false they
-    ///   render as nothing. User-defined tokens always render as their text.
+    /// The bytes a token stands for (llama.cpp `llama_token_to_piece`).
+    /// - Parameters:
+    ///   - special: render control and unknown tokens as their text; when false they render as
+    ///     nothing. User-defined tokens always render as their text.
+    ///   - lstrip: drop up to this many leading spaces of the piece.
     /// - Returns: the bytes (possibly an incomplete UTF-8 sequence); empty for ids out of range.
-    public func piece(for token: TokenID, special: Bool) -> [UInt8] {
+    public func piece(for token: TokenID, special: Bool, lstrip: Int = 0) -> [UInt8] {
         guard token >= 0 && Int(token) < pieces.count else { return [] }
         if !special && !attributes[Int(token)].isDisjoint(with: [.unknown, .control]) { return [] }
-        return pieces[Int(token)]
+        let piece = pieces[Int(token)]
+        if lstrip <= 0 { return piece }
+        let spaces = piece.prefix(lstrip).prefix { $0 == UInt8(ascii: " ") }.count
+        return Array(piece.dropFirst(spaces))
     }
 
     /// Concatenated pieces of `tokens` as bytes (llama.cpp `llama_detokenize`), including its
-    /// `clean_spaces` passes when the vocabulary uses them.
+    /// `clean_spaces` passes when the vocabulary uses them. With `addsSpacePrefix` the first
+    /// piece loses one leading space (the one tokenization added), unless a BOS was removed.
     /// - Parameters:
     ///   - removeSpecial: drop a leading BOS / trailing EOS if the vocabulary adds them.
     ///   - unparseSpecial: render control tokens as text.
     public func detokenizeBytes(_ tokens: [TokenID], removeSpecial: Bool = false,
                                 unparseSpecial: Bool = false) -> [UInt8] {
         var slice = tokens[...]
-        if removeSpecial && addsBOS, let first = slice.first, first == specialTokens.bos { slice = slice.dropFirst() }
+        var removeSpace = addsSpacePrefix
+        if removeSpecial && addsBOS, let first = slice.first, first == specialTokens.bos {
+            slice = slice.dropFirst()
+            removeSpace = false  // llama.cpp keeps the space when it removed BOS
+        }
         if removeSpecial && addsEOS, let last = slice.last, last == specialTokens.eos { slice = slice.dropLast() }
         var text: [UInt8] = []
-        for token in slice { text.append(contentsOf: piece(for: token, special: unparseSpecial)) }
+        for token in slice {
+            // Only the very first token is stripped, even if it renders as nothing.
+            text.append(contentsOf: piece(for: token, special: unparseSpecial, lstrip: removeSpace ? 1 : 0))
+            removeSpace = false
+        }
         return cleansSpaces ? BPETokenizer.cleanSpaces(text) : text
     }
 
@@ -31,11 +45,33 @@ extension BPETokenizer {
     }
 
     /// The piece of a token with special rendering on (the cache llama.cpp builds at load).
-    static func renderPiece(_ text: [UInt8], _ attributes: TokenAttributes) -> [UInt8] {
+    static func renderPiece(_ text: [UInt8], _ attributes: TokenAttributes, model: TokenizerModel) -> [UInt8] {
         if !attributes.isDisjoint(with: [.unknown, .control, .userDefined]) { return text }
-        if attributes.contains(.normal) { return decodeByteLevel(text) }
+        if attributes.contains(.normal) {
+            switch model {
+            case .byteLevelBPE: return decodeByteLevel(text)
+            case .sentencePiece: return unescapeSpaces(text)
+            }
+        }
         if attributes.contains(.byte) { return [byteTokenValue(text)] }
         return []
+    }
+
+    /// SentencePiece's "▁" back to spaces (llama.cpp `llama_unescape_whitespace`).
+    static func unescapeSpaces(_ text: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(text.count)
+        var index = 0
+        while index < text.count {
+            if index + 2 < text.count && text[index] == 0xE2 && text[index + 1] == 0x96 && text[index + 2] == 0x81 {
+                result.append(UInt8(ascii: " "))
+                index += 3
+            } else {
+                result.append(text[index])
+                index += 1
+            }
+        }
+        return result
     }
 
     /// Inverse of the byte-level alphabet; characters outside it are spelled out as llama.cpp

@@ -20,6 +20,9 @@ extension BPETokenizer {
     /// U+FFFD) except where llama.cpp itself fails.
     /// - Throws: `TokenizerError.invalidUTF8` for a 4-byte form above U+10FFFF.
     public func tokenize(utf8 bytes: [UInt8], addSpecial: Bool = true, parseSpecial: Bool = false) throws -> [TokenID] {
+        if model == .sentencePiece {
+            return tokenizeSentencePiece(bytes, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        }
         var copy = bytes
         let valid = String(validating: bytes, as: UTF8.self) != nil
         return try tokenize(utf8: &copy, valid: valid, addSpecial: addSpecial, parseSpecial: parseSpecial)
@@ -29,6 +32,11 @@ extension BPETokenizer {
     ///   otherwise each word is re-encoded from the lenient decoding, as llama.cpp does.
     private func tokenize(utf8 bytes: inout [UInt8], valid: Bool, addSpecial: Bool,
                           parseSpecial: Bool) throws -> [TokenID] {
+        if model == .sentencePiece {
+            return tokenizeSentencePiece(bytes, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        }
+        // Byte-level BPE always has a pre-tokenizer (its initializer requires one).
+        guard let preTokenizer else { return [] }
         var output: [TokenID] = []
         output.reserveCapacity(bytes.count / 3 + 4)
         if addSpecial && addsBOS, let bos = specialTokens.bos { output.append(bos) }
@@ -69,7 +77,7 @@ extension BPETokenizer {
                         let (id, isNew) = cache.insert(word)
                         if isNew {
                             let first = output.count
-                            encodeWord(word, encoder: &encoder, output: &output)
+                            encodeWord(word, preTokenizer: preTokenizer, encoder: &encoder, output: &output)
                             cachedRanges.append(first..<output.count)
                         } else {
                             // Index by index: appending a slice of `output` to itself would copy it.
@@ -83,7 +91,43 @@ extension BPETokenizer {
         return output
     }
 
-    private func encodeWord(_ word: [UInt8], encoder: inout BPEWordEncoder, output: inout [TokenID]) {
+    /// llama.cpp's SPM branch of `llama_vocab::impl::tokenize`. Bytes are used as given (no
+    /// UTF-8 repair: malformed bytes end up as byte tokens).
+    private func tokenizeSentencePiece(_ bytes: [UInt8], addSpecial: Bool, parseSpecial: Bool) -> [TokenID] {
+        var output: [TokenID] = []
+        output.reserveCapacity(bytes.count / 2 + 4)
+        if addSpecial && addsBOS, let bos = specialTokens.bos { output.append(bos) }
+        let fragments = bytes.isEmpty ? [] : partition(bytes, parseSpecial: parseSpecial)
+        var encoder = SentencePieceEncoder()
+        var text: [UInt8] = []
+        // The text at the start, and after every special token, gets a space in front.
+        var afterSpecial = true
+        for fragment in fragments {
+            switch fragment {
+            case .token(let id):
+                output.append(id)
+                afterSpecial = true
+            case .text(let range):
+                text.removeAll(keepingCapacity: true)
+                if addsSpacePrefix && afterSpecial { text.append(contentsOf: Self.escapedSpace) }
+                for byte in bytes[range] {
+                    if byte == UInt8(ascii: " ") { text.append(contentsOf: Self.escapedSpace) } else { text.append(byte) }
+                }
+                text.withUnsafeBufferPointer {
+                    encoder.encode($0, strings: strings, scores: scores, byteTokens: byteTokens, output: &output)
+                }
+                afterSpecial = false
+            }
+        }
+        if addSpecial && addsEOS, let eos = specialTokens.eos { output.append(eos) }
+        return output
+    }
+
+    /// "▁" (U+2581), SentencePiece's stand-in for a space.
+    static let escapedSpace: [UInt8] = [0xE2, 0x96, 0x81]
+
+    private func encodeWord(_ word: [UInt8], preTokenizer: PreTokenizer, encoder: inout BPEWordEncoder,
+                            output: inout [TokenID]) {
         if preTokenizer.ignoresMerges {
             var encoded: [UInt8] = []
             encoded.reserveCapacity(word.count * 2)

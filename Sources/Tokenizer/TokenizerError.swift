@@ -27,7 +27,7 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .vocabularyWithoutMerges(let key):
             return "vocabulary without merges: byte-level BPE ('gpt2') needs '\(key)', which is absent"
         case .unsupportedModel(let key, let value):
-            return "unsupported tokenizer model '\(value)' in '\(key)' (supported: gpt2)"
+            return "unsupported tokenizer model '\(value)' in '\(key)' (supported: gpt2 = byte-level BPE, llama = SentencePiece)"
         case .unsupportedPreTokenizer(let key, let value):
             return "unsupported pre-tokenizer '\(value)' in '\(key)' (supported: llama-bpe, qwen2 and their aliases)"
         case .specialTokenOutOfRange(let key, let id, let size):

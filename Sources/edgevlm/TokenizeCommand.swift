@@ -8,10 +8,11 @@ import Tokenizer
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Tokenize text with a GGUF file's vocabulary (byte-level BPE: qwen2, llama-bpe).",
+        abstract: "Tokenize text with a GGUF file's vocabulary (byte-level BPE: qwen2, llama-bpe; SentencePiece).",
         discussion: """
             Prints one line per token: id and piece (control tokens rendered). --json prints
-            {"tokens": [ids], "pieces": [strings], "vocabulary_size", "pre_tokenizer", "chat_template"}.
+            {"tokens": [ids], "pieces": [strings], "vocabulary_size", "model" (gpt2 or llama),
+            "pre_tokenizer" (null for SentencePiece), "chat_template"}.
             --chat wraps the text as one user turn of the file's chat template (ChatML or Llama 3,
             detected as llama.cpp does) with the assistant prompt. --repeat N tokenizes N times and
             reports the median time. Errors go to stderr with exit status 1.
@@ -92,7 +93,8 @@ struct TokenizeCommand: ParsableCommand {
         if json {
             let object: [String: Any] = [
                 "tokens": tokens.map { Int($0) }, "pieces": pieces, "vocabulary_size": tokenizer.vocabularySize,
-                "pre_tokenizer": tokenizer.preTokenizer.rawValue,
+                "model": tokenizer.model.rawValue,
+                "pre_tokenizer": tokenizer.preTokenizer?.rawValue ?? NSNull(),
                 "chat_template": ChatTemplate.detect(from: tokenizer.chatTemplate)?.rawValue ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

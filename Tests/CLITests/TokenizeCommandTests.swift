@@ -31,6 +31,32 @@ import Testing
         }
     }
 
+    @Test(arguments: ["spm", "spm-noprefix"])
+    func sentencePieceJSONTokensMatchLlamaCpp(variant: String) throws {
+        let fixtures = InspectCommandTests.repoRoot.appendingPathComponent("Tests/TokenizerTests/Fixtures")
+        let data = try Data(contentsOf: fixtures.appendingPathComponent("tokenizer-goldens-\(variant).json"))
+        let goldens = try JSONDecoder().decode(Goldens.self, from: data)
+        let texts = goldens.cases.compactMap { golden -> (String, [Int32])? in
+            guard let bytes = Data(base64Encoded: golden.input), !bytes.isEmpty, !bytes.contains(0),
+                  let text = String(validating: Array(bytes), as: UTF8.self) else { return nil }
+            return (text, golden.tokens_add1_parse1)
+        }
+        // One with a special token, one plain sentence with spaces.
+        let chosen = Array(texts.filter { $0.0.contains("<image>") }.prefix(1))
+            + Array(texts.filter { $0.0.contains("New York") }.prefix(1))
+        try #require(chosen.count == 2)
+        for (text, expected) in chosen {
+            let result = try InspectCommandTests.run(
+                ["tokenize", fixtures.appendingPathComponent("vocab-\(variant).gguf").path, "--prompt", text, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+            let tokens = (object?["tokens"] as? [Int])?.map { Int32($0) }
+            #expect(tokens == expected, "\(text.debugDescription)")
+            #expect(object?["model"] as? String == "llama")
+            #expect(object?["pre_tokenizer"] is NSNull)
+        }
+    }
+
     @Test func badVocabularyFailsWithTheKey() throws {
         let path = InspectCommandTests.repoRoot.appendingPathComponent(".testdata/tokenizer/bad-no-merges.gguf").path
         guard FileManager.default.fileExists(atPath: path) else {
