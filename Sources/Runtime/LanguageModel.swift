@@ -81,7 +81,8 @@ public final class LanguageModel: @unchecked Sendable {
         let tokenizer = self.tokenizer
         return try generator.generate(prompt: prompt, options: options,
                                       isEndOfGeneration: { tokenizer.isEndOfGeneration($0) },
-                                      pieceText: { detokenizer.append($0) }, onToken: onToken)
+                                      pieceText: { detokenizer.append($0) },
+                                      remainingText: { detokenizer.finish() }, onToken: onToken)
     }
 
     /// Generates after a prompt of text tokens and embedding rows (e.g. image embeddings).
@@ -96,7 +97,8 @@ public final class LanguageModel: @unchecked Sendable {
         let tokenizer = self.tokenizer
         return try generator.generate(chunks: chunks, options: options,
                                       isEndOfGeneration: { tokenizer.isEndOfGeneration($0) },
-                                      pieceText: { detokenizer.append($0) }, onToken: onToken)
+                                      pieceText: { detokenizer.append($0) },
+                                      remainingText: { detokenizer.finish() }, onToken: onToken)
     }
 
     /// The same as ``generate(prompt:raw:system:options:onToken:)`` as an `AsyncThrowingStream` of

@@ -22,6 +22,7 @@ enum RuntimeFixtures {
         let greedy_prompt: String
         let greedy_prompt_tokens: [Int32]
         let greedy_tokens: [Int32]
+        let greedy_text: String
     }
 
     static func golden(_ name: String) throws -> Golden {
@@ -48,6 +49,9 @@ struct LanguageModelTests {
         let result = try model.generate(prompt: golden.greedy_prompt, raw: true,
                                         options: GenerationOptions(maxTokens: golden.greedy_tokens.count))
         #expect(result.tokens == golden.greedy_tokens)
+        // The whole text, as llama.cpp detokenizes the tokens (bytes of an unfinished last
+        // character included, as U+FFFD).
+        #expect(result.text == golden.greedy_text)
         #expect(result.stopReason == .maxTokens)
         #expect(result.timings.promptTokens == golden.greedy_prompt_tokens.count && result.timings.generatedTokens == golden.greedy_tokens.count)
     }

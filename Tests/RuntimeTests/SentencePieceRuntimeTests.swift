@@ -82,7 +82,8 @@ struct SentencePieceRuntimeTests {
                                         options: GenerationOptions(maxTokens: golden.greedy_tokens.count))
         #expect(result.tokens == golden.greedy_tokens)
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
-        // The generator holds back an unfinished character at the end (no finish()).
-        #expect(result.text == golden.greedy_tokens.map { stream.append($0) }.joined())
+        // An unfinished character at the end is flushed as U+FFFD, not dropped.
+        let streamed = golden.greedy_tokens.map { stream.append($0) }.joined()
+        #expect(result.text == streamed + stream.finish())
     }
 }
