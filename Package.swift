@@ -55,7 +55,7 @@ var targets: [Target] = [
     .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
     .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
-    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF", "Kernels"]),
     .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Models", "Imaging", "Tokenizer", "Backends", "ReferenceDelegateBuilder"]),
     .testTarget(name: "BackendsTests", dependencies: ["Backends", "Kernels", "GGUF", "ReferenceDelegateBuilder"]),
     // Builds Tests/Fixtures/ReferenceDelegate with cc for the tests that load it.
