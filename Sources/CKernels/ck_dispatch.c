@@ -247,6 +247,31 @@ void ck_attention_f32(const float *q, int64_t q_stride, int64_t rows, const floa
     current_table()->attention_f32(q, q_stride, rows, k, k_stride, v, v_stride, n_kv, d, scale, out, out_stride, scratch);
 }
 
+int ck_dot_rows_ggml_lanes(void) {
+    ensure();
+    return current_table()->dot_rows_ggml ? current_table()->dot_rows_ggml_lanes : 0;
+}
+
+void ck_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    ensure();
+    current_table()->dot_rows_ggml(a, b, b_stride, rows, n, out);
+}
+
+int ck_vec_dot_rows_ggml_step(void) {
+    ensure();
+    return current_table()->vec_dot_rows_ggml ? current_table()->vec_dot_rows_ggml_step : 0;
+}
+
+void ck_vec_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    ensure();
+    current_table()->vec_dot_rows_ggml(a, b, b_stride, rows, n, out);
+}
+
+double ck_softmax_exp_ggml(float *y, const float *x, int64_t n, float max) {
+    ensure();
+    return current_table()->softmax_exp_ggml(y, x, n, max);
+}
+
 void ck_gelu_fp16_table(const float *x, float *y, int64_t n) {
     ensure();
     current_table()->gelu_fp16(x, y, n);

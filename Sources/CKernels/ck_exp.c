@@ -117,6 +117,29 @@ DEFINE_SWIGLU_W(ck_swiglu_avx2, __attribute__((target("avx2,fma"))), v8f, v8i, 8
 DEFINE_SWIGLU_W(ck_swiglu_avx512, __attribute__((target("avx2,fma,avx512f"))), v16f, v16i, 16, 1)
 #endif
 
+// Softmax exponentials in llama.cpp's order (ggml_vec_soft_max_f32): the same exponential as
+// the SwiGLU above, one vector of W at a time, each vector summed by the horizontal add of the
+// build's width (AVX-512: _mm512_reduce_add_ps's halving tree; AVX2: hsum_float_8) and added to
+// a double. `n` must be a multiple of W (callers pad with −inf, whose exponential is 0).
+#define DEFINE_SOFTMAX_EXP_GGML(NAME, ATTR, EXP, VF, W) \
+ATTR double NAME(float *y, const float *x, int64_t n, float max) { \
+    double sum = 0; \
+    for (int64_t i = 0; i < n; i += W) { \
+        VF v; memcpy(&v, x + i, sizeof v); \
+        v = EXP(v - max); \
+        memcpy(y + i, &v, sizeof v); \
+        float h[W]; memcpy(h, &v, sizeof h); \
+        int width = W; \
+        while (width > 4) { for (int j = 0; j < width / 2; j++) h[j] = h[width / 2 + j] + h[j]; width /= 2; } \
+        sum += (double)((h[0] + h[2]) + (h[1] + h[3])); \
+    } \
+    return sum; \
+}
+#if defined(__x86_64__)
+DEFINE_SOFTMAX_EXP_GGML(ck_softmax_exp_ggml_avx2, __attribute__((target("avx2,fma"))), ck_swiglu_avx2_exp, v8f, 8)
+DEFINE_SOFTMAX_EXP_GGML(ck_softmax_exp_ggml_avx512, __attribute__((target("avx2,fma,avx512f"))), ck_swiglu_avx512_exp, v16f, 16)
+#endif
+
 void ck_swiglu_ref(float *y, const float *g, const float *u, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }

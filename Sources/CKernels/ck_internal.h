@@ -104,6 +104,19 @@ typedef struct {
     float (*scale_max)(float *y, const float *x, const float *mask, int64_t n, float scale);
     /// Fused single-head attention (ck_attention.c).
     ck_attention_fn attention_f32;
+    /// out[r] = Σ a·b[r] over n (a multiple of the level's lanes) in llama.cpp's order at this
+    /// level (llamafile's tinyBLAS on fp16 operands: one FMA lane per element index mod the
+    /// vector width, then its horizontal sum); NULL: no such order at this level.
+    void (*dot_rows_ggml)(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
+    /// Lanes of dot_rows_ggml (16 AVX-512, 8 AVX2; 0: none).
+    int dot_rows_ggml_lanes;
+    /// y = exp(x − max) with ggml's exponential, returning the sum in ggml_vec_soft_max_f32's
+    /// order (ck_exp.c); n a multiple of dot_rows_ggml_lanes. NULL with dot_rows_ggml.
+    double (*softmax_exp_ggml)(float *y, const float *x, int64_t n, float max);
+    /// As dot_rows_ggml in ggml_vec_dot_f16's order (one-column products: decoding); n a
+    /// multiple of vec_dot_rows_ggml_step.
+    void (*vec_dot_rows_ggml)(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
+    int vec_dot_rows_ggml_step;
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     /// Strip-packed integer GEMM for large batches (ck_gemm); NULL: not at this level.
@@ -173,6 +186,8 @@ double ck_exp_shifted_avx2(float *y, const float *x, int64_t n, float shift);
 double ck_exp_shifted_avx512(float *y, const float *x, int64_t n, float shift);
 void ck_swiglu_avx2(float *y, const float *g, const float *u, int64_t n);
 void ck_swiglu_avx512(float *y, const float *g, const float *u, int64_t n);
+double ck_softmax_exp_ggml_avx2(float *y, const float *x, int64_t n, float max);
+double ck_softmax_exp_ggml_avx512(float *y, const float *x, int64_t n, float max);
 float ck_scale_max_avx2(float *y, const float *x, const float *mask, int64_t n, float scale);
 void ck_attention_f32_avx2(const float *q, int64_t q_stride, int64_t rows, const float *k, int64_t k_stride,
                            const float *v, int64_t v_stride, int64_t n_kv, int64_t d, float scale,

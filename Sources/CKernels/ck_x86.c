@@ -60,6 +60,40 @@ VNNI static inline __m256i dot_i8_vnni(const __m256i x, const __m256i y) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
 }
 
+// ---------------------------------------------------------------- llama.cpp's attention order
+
+// ggml multiplies the F16 KV cache with fp16-rounded queries (K·Q) and fp16-rounded
+// probabilities (V·P) through llamafile's tinyBLAS: lane m of one vector accumulator takes the
+// elements m, m+W, m+2W, ... by FMA, then the accumulator is summed horizontally. W is the
+// build's vector width (16 with AVX-512, 8 with AVX2), so each level here reproduces the
+// llama.cpp built for it.
+AVX2 static void dot_rows_ggml_avx2(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *br = b + r * b_stride;
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t c = 0; c < n; c += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_loadu_ps(br + c), acc);
+        out[r] = hsum_float_8(acc);
+    }
+}
+
+// ggml_vec_dot_f16 (what ggml uses instead when the batch has one column, i.e. decoding one
+// token: llamafile declines n < 2): four accumulators of 8 lanes over steps of 32 elements,
+// folded 0+2, 1+3, 0+1, then summed with two horizontal adds.
+AVX2 static void vec_dot_rows_ggml_avx2(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *br = b + r * b_stride;
+        __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int64_t c = 0; c < n; c += 32)
+            for (int j = 0; j < 4; j++) s[j] = _mm256_fmadd_ps(_mm256_loadu_ps(a + c + 8 * j), _mm256_loadu_ps(br + c + 8 * j), s[j]);
+        s[0] = _mm256_add_ps(s[0], s[2]);
+        s[1] = _mm256_add_ps(s[1], s[3]);
+        s[0] = _mm256_add_ps(s[0], s[1]);
+        const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[0]), _mm256_extractf128_ps(s[0], 1));
+        const __m128 t1 = _mm_hadd_ps(t0, t0);
+        out[r] = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    }
+}
+
 // ---------------------------------------------------------------- 32-element blocks
 
 /// Scale products d_x·d_y of two consecutive blocks from their fp16 scales, converted together
@@ -729,6 +763,37 @@ DEFINE_ZMM_MUL_MAT(mul_mat_q4_0_zmm, block_q4_0, z_unsigned_q4_0, 8)
 DEFINE_ZMM_MUL_MAT(mul_mat_q5_0_zmm, block_q5_0, z_unsigned_q5_0, 16)
 DEFINE_ZMM_MUL_MAT(mul_mat_q8_0_zmm, block_q8_0, z_unsigned_q8_0, 0x80)
 
+/// _mm512_reduce_add_ps's tree, written out: halves, then quarters, then pairs.
+ZMM static inline float z_reduce_add(__m512 x) {
+    const __m256 h = _mm256_add_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)), _mm512_castps512_ps256(x));
+    const __m128 q = _mm_add_ps(_mm256_extractf128_ps(h, 1), _mm256_castps256_ps128(h));
+    const __m128 p = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(p) + _mm_cvtss_f32(_mm_shuffle_ps(p, p, _MM_SHUFFLE(1, 1, 1, 1)));
+}
+
+ZMM static void dot_rows_ggml_avx512(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *br = b + r * b_stride;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t c = 0; c < n; c += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + c), _mm512_loadu_ps(br + c), acc);
+        out[r] = z_reduce_add(acc);
+    }
+}
+
+/// ggml_vec_dot_f16 on AVX-512 (no FP16 arithmetic): four accumulators of 16 lanes over steps
+/// of 64, folded 0+2, 1+3, 0+1, then _mm512_reduce_add_ps's tree.
+ZMM static void vec_dot_rows_ggml_avx512(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *br = b + r * b_stride;
+        __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t c = 0; c < n; c += 64)
+            for (int j = 0; j < 4; j++) s[j] = _mm512_fmadd_ps(_mm512_loadu_ps(a + c + 16 * j), _mm512_loadu_ps(br + c + 16 * j), s[j]);
+        s[0] = _mm512_add_ps(s[0], s[2]);
+        s[1] = _mm512_add_ps(s[1], s[3]);
+        out[r] = z_reduce_add(_mm512_add_ps(s[0], s[1]));
+    }
+}
+
 // ---------------------------------------------------------------- dequantization (SGEMM route)
 
 // Weight rows to floats before OpenBLAS multiplies them: a prompt converts every weight once per
@@ -793,6 +858,11 @@ void ck_fill_avx2(ck_kernel_table *t) {
     t->swiglu = ck_swiglu_avx2;
     t->scale_max = ck_scale_max_avx2;
     t->attention_f32 = ck_attention_f32_avx2;
+    t->dot_rows_ggml = dot_rows_ggml_avx2;
+    t->dot_rows_ggml_lanes = 8;
+    t->softmax_exp_ggml = ck_softmax_exp_ggml_avx2;
+    t->vec_dot_rows_ggml = vec_dot_rows_ggml_avx2;
+    t->vec_dot_rows_ggml_step = 32;
     t->gelu_fp16 = gelu_fp16_table_avx2;
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
@@ -820,6 +890,11 @@ void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->exp_shifted = ck_exp_shifted_avx512;
     t->swiglu = ck_swiglu_avx512;
     t->attention_f32 = ck_attention_f32_avx512;
+    t->dot_rows_ggml = dot_rows_ggml_avx512;
+    t->dot_rows_ggml_lanes = 16;
+    t->softmax_exp_ggml = ck_softmax_exp_ggml_avx512;
+    t->vec_dot_rows_ggml = vec_dot_rows_ggml_avx512;
+    t->vec_dot_rows_ggml_step = 64;
     t->dot[CK_TYPE_F16] = dot_f16_avx512;
     t->mul_mat[CK_TYPE_F16] = mul_mat_f16_avx512;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;

@@ -96,6 +96,15 @@ public enum Attention {
         let block = min(tokenBlock(kvLength: n), shape.tokens)
         let roundQuery = roundsLikeGGML && keys.elementType == .f16
         let roundProbabilities = roundsLikeGGML && values.elementType == .f16
+        // llama.cpp's own summation order for both products where this level has it (x86: the
+        // lanes of the llama.cpp built for the same vector width); else OpenBLAS.
+        let lanes = roundQuery && roundProbabilities ? Int(ck_dot_rows_ggml_lanes()) : 0
+        if lanes > 0 && d % lanes == 0 {
+            computeInGGMLOrder(query: query, queryTokenStride: queryTokenStride, keys: keys, values: values,
+                               shape: shape, causal: causal, firstPosition: firstPosition, scale: scale, mask: mask,
+                               output: output, outputTokenStride: outputTokenStride, lanes: lanes, pool: pool)
+            return
+        }
         let scratchFloats = 2 * n * d + block * n + d + (roundQuery ? block * d : 0)
         let f16 = Int32(CK_TYPE_F16)
         // Parallel over KV heads: each KV head is converted once for all query heads sharing it.
@@ -137,6 +146,72 @@ public enum Attention {
                                     1, scores, Int32(n), vf, Int32(d), 0, output + t0 * outputTokenStride + h * d,
                                     Int32(outputTokenStride))
                         t0 += count
+                    }
+                }
+            }
+        }
+    }
+
+    /// `compute` with fp16 keys and values in llama.cpp's arithmetic: ggml multiplies the F16
+    /// cache by the fp16-rounded query (K·Q) and the fp16-rounded probabilities (V·P) through
+    /// llamafile's tinyBLAS, one FMA lane per element index modulo its vector width, summed
+    /// horizontally at the end; V·P runs over the cache padded to 256 cells, whose zeros only
+    /// add zeros to the lanes, so padding to the lane count is the same sum. The softmax is
+    /// ggml's too: scores scaled after the product, masked cells −inf, its vector exponential on
+    /// whole vectors (the padding included), each vector's sum added to a double.
+    static func computeInGGMLOrder(query: UnsafePointer<Float>, queryTokenStride: Int, keys: KVTensor, values: KVTensor,
+                                   shape: AttentionShape, causal: Bool, firstPosition: Int, scale: Float,
+                                   mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                                   outputTokenStride: Int, lanes: Int, pool: ThreadPool) {
+        let d = shape.headDimension
+        let n = shape.kvLength
+        // One query token: ggml's products have one column, which llamafile declines, so
+        // ggml_vec_dot_f16 runs them (a step of 4 vectors; the cache's 256-cell padding is a
+        // multiple of it); otherwise tinyBLAS, lane by lane.
+        let step = shape.tokens == 1 ? Int(ck_vec_dot_rows_ggml_step()) : 0
+        let decoding = step > 0 && d % step == 0
+        let unit = decoding ? step : lanes
+        let padded = (n + unit - 1) / unit * unit
+        let dotRows = decoding ? ck_vec_dot_rows_ggml : ck_dot_rows_ggml
+        let group = shape.heads / shape.kvHeads
+        let f16 = Int32(CK_TYPE_F16)
+        // Keys [n × d], values transposed [d × padded] (zero tail), one token's scores, its query.
+        let scratchFloats = n * d + d * padded + padded + d + d
+        pool.parallelForIndexed(shape.kvHeads) { kvRange, thread in
+            let scratch = pool.threadScratch(thread, bytes: scratchFloats * MemoryLayout<Float>.stride)
+                .assumingMemoryBound(to: Float.self)
+            let kf = scratch, vt = scratch + n * d, scores = vt + d * padded
+            let row = scores + padded, roundedQuery = row + d
+            for g in kvRange {
+                for p in 0..<n {
+                    keys.load(position: p, head: g, count: d, into: kf + p * d)
+                    values.load(position: p, head: g, count: d, into: row)
+                    for j in 0..<d { vt[j * padded + p] = row[j] }
+                }
+                for j in 0..<d { for p in n..<padded { vt[j * padded + p] = 0 } }
+                for h in (g * group)..<((g + 1) * group) {
+                    for t in 0..<shape.tokens {
+                        ck_prepare_activation(f16, query + t * queryTokenStride + h * d, roundedQuery, Int64(d))
+                        dotRows(roundedQuery, kf, Int64(d), Int64(n), Int64(d), scores)
+                        // ggml's soft_max: scale, add the mask (−inf past the causal limit and
+                        // on the padding), maximum, exponentials and their sum, one division.
+                        let visible = causal ? min(n, max(0, firstPosition + t + 1)) : n
+                        var maximum = -Float.infinity
+                        for p in 0..<padded {
+                            var x = p < visible ? scores[p] * scale : -Float.infinity
+                            if let mask, p < visible { x += mask[t * n + p] }
+                            scores[p] = x
+                            maximum = max(maximum, x)
+                        }
+                        if maximum == -Float.infinity {
+                            for p in 0..<padded { scores[p] = 0 }
+                        } else {
+                            let inverse = Float(1 / ck_softmax_exp_ggml(scores, scores, Int64(padded), maximum))
+                            for p in 0..<padded { scores[p] *= inverse }
+                        }
+                        ck_prepare_activation(f16, scores, scores, Int64(n))
+                        dotRows(scores, vt, Int64(padded), Int64(d), Int64(padded),
+                                output + t * outputTokenStride + h * d)
                     }
                 }
             }

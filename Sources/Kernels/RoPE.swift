@@ -60,20 +60,24 @@ public struct RoPE: Sendable {
         }
     }
 
+    /// One fused multiply-add per output, as the compiled ggml computes `x0·cos − x1·sin` and
+    /// `x0·sin + x1·cos` (GCC contracts them: fma(x0, cos, −x1·sin), fma(x0, sin, x1·cos); found
+    /// bit for bit on llama.cpp's own RoPE outputs), so the rotated keys and queries are
+    /// llama.cpp's to the bit.
     @inline(__always)
     private func rotate(_ x: UnsafeMutablePointer<Float>, cosines: UnsafePointer<Float>, sines: UnsafePointer<Float>, pairs: Int) {
         switch layout {
         case .normal:
             for i in 0..<pairs {
                 let a = x[2 * i], b = x[2 * i + 1]
-                x[2 * i] = a * cosines[i] - b * sines[i]
-                x[2 * i + 1] = a * sines[i] + b * cosines[i]
+                x[2 * i] = (-(b * sines[i])).addingProduct(a, cosines[i])
+                x[2 * i + 1] = (b * cosines[i]).addingProduct(a, sines[i])
             }
         case .neox:
             for i in 0..<pairs {
                 let a = x[i], b = x[i + pairs]
-                x[i] = a * cosines[i] - b * sines[i]
-                x[i + pairs] = a * sines[i] + b * cosines[i]
+                x[i] = (-(b * sines[i])).addingProduct(a, cosines[i])
+                x[i + pairs] = (b * cosines[i]).addingProduct(a, sines[i])
             }
         }
     }

@@ -143,6 +143,22 @@ float ck_scale_max(float *y, const float *x, const float *mask, int64_t n, float
 /// Scalar twin of ck_scale_max.
 float ck_scale_max_ref(float *y, const float *x, const float *mask, int64_t n, float scale);
 
+/// Lanes of llama.cpp's order for fp16 attention products at the current level (16 AVX-512,
+/// 8 AVX2), 0 where there is none (scalar, NEON): then ck_dot_rows_ggml must not be called.
+int ck_dot_rows_ggml_lanes(void);
+/// out[r] = a · b[r] (rows of `n` floats, `n` a multiple of the lanes, b rows `b_stride` apart)
+/// in llama.cpp's order: lane m accumulates elements m, m+lanes, ... by FMA, then ggml's
+/// horizontal sum.
+void ck_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
+/// Step of ggml_vec_dot_f16 at the current level (64 AVX-512, 32 AVX2; 0: none).
+int ck_vec_dot_rows_ggml_step(void);
+/// out[r] = a · b[r] in ggml_vec_dot_f16's order (ggml's products with one column, i.e.
+/// attention while decoding one token); `n` a multiple of ck_vec_dot_rows_ggml_step().
+void ck_vec_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
+/// Softmax exponentials as llama.cpp computes them at the current level: y = exp(x − max) with
+/// ggml's vector exponential, returning the sum in ggml_vec_soft_max_f32's order. `n` is a
+/// multiple of ck_dot_rows_ggml_lanes() (pad with −inf); only where that is not 0.
+double ck_softmax_exp_ggml(float *y, const float *x, int64_t n, float max);
 /// Floats of scratch one ck_attention_f32 call needs (keys and values packed, score strip).
 int64_t ck_attention_f32_scratch(int64_t n_kv, int64_t d);
 /// One head of attention without mask, every query row seeing every key (Float32):
