@@ -257,6 +257,17 @@ void ck_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t 
     current_table()->dot_rows_ggml(a, b, b_stride, rows, n, out);
 }
 
+int ck_gemv_ggml_supported(int type) {
+    ensure();
+    return type >= 0 && type < 31 && current_table()->gemv_ggml[type] != NULL;
+}
+
+void ck_gemv_ggml(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
+                  const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
+    ensure();
+    current_table()->gemv_ggml[type](n, w, row_bytes, nrows, act, act_bytes, batch, out, out_stride);
+}
+
 int ck_vec_dot_rows_ggml_step(void) {
     ensure();
     return current_table()->vec_dot_rows_ggml ? current_table()->vec_dot_rows_ggml_step : 0;

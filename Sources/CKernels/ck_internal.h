@@ -117,6 +117,9 @@ typedef struct {
     /// multiple of vec_dot_rows_ggml_step.
     void (*vec_dot_rows_ggml)(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
     int vec_dot_rows_ggml_step;
+    /// Small-batch products in ggml's decode order where it differs from the tiles' (Q4_0:
+    /// whole-block integer sums, as its repacked gemv); NULL: the tiles are ggml's order.
+    ck_mul_mat_fn gemv_ggml[31];
     /// Register-tiled products; NULL: ck_mul_mat loops over `dot`.
     ck_mul_mat_fn mul_mat[31];
     /// Strip-packed integer GEMM for large batches (ck_gemm); NULL: not at this level.

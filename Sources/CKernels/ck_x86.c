@@ -561,6 +561,97 @@ AVX2 static void gelu_fp16_table_avx2(const float *x, float *y, int64_t n) {
 // Q4_0/Q8_0 weights times Q8_0 activations, RM weight rows x RN activation rows per tile, so
 // each unpacked weight block serves RN activations and each activation block RM rows (the
 // 1x1 dot re-unpacks the weight for every activation: prefill was bound by that).
+// ggml's Q4_0 decode (gemv on its repacked 8-row blocks): per block, the whole integer sum of
+// each row's 32 products, then acc = fma(Σ, d_w·d_a, acc) per row in block order, the same
+// arithmetic as ck_gemm, for batches below its threshold. Eight rows share one vector; a tail
+// of fewer rows takes the same per-row operations one at a time.
+AVX2 static inline __m256i row_sums_8(__m256i v[8]) {
+    const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+    const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+    const __m256i a = _mm256_hadd_epi32(h01, h23), b = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+AVX2 static inline int32_t row_sum_1(__m256i v) {
+    const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i t = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+AVX2 static void gemv_q4_0_ggml_avx2(int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                                     size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
+    const int64_t nb = n / 32;
+    for (int64_t j = 0; j < batch; j++) {
+        const block_q8_0 *y = (const block_q8_0 *)((const char *)act + (size_t)j * act_bytes);
+        float *o = out + j * out_stride;
+        int64_t r = 0;
+        for (; r + 8 <= nrows; r += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t k = 0; k < nb; k++) {
+                const __m256i ya = _mm256_loadu_si256((const __m256i *)y[k].qs);
+                __m256i lanes[8];
+                float dw[8];
+                for (int i = 0; i < 8; i++) {
+                    const block_q4_0 *x = (const block_q4_0 *)((const char *)w + (size_t)(r + i) * row_bytes) + k;
+                    lanes[i] = dot_i8_avx2(_mm256_sub_epi8(bytes_from_nibbles_32(x->qs), _mm256_set1_epi8(8)), ya);
+                    dw[i] = CK_FP16(x->d);
+                }
+                const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(dw), _mm256_set1_ps(CK_FP16(y[k].d)));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(row_sums_8(lanes)), scale, acc);
+            }
+            _mm256_storeu_ps(o + r, acc);
+        }
+        for (; r < nrows; r++) {
+            float acc = 0;
+            for (int64_t k = 0; k < nb; k++) {
+                const block_q4_0 *x = (const block_q4_0 *)((const char *)w + (size_t)r * row_bytes) + k;
+                const int32_t sum = row_sum_1(dot_i8_avx2(_mm256_sub_epi8(bytes_from_nibbles_32(x->qs), _mm256_set1_epi8(8)),
+                                                          _mm256_loadu_si256((const __m256i *)y[k].qs)));
+                acc = fmaf((float)sum, CK_FP16(x->d) * CK_FP16(y[k].d), acc);
+            }
+            o[r] = acc;
+        }
+    }
+}
+
+/// gemv_q4_0_ggml_avx2 with vpdpbusd: unsigned nibbles times the signed activation, the −8·Σa
+/// bias seeded once per block (the same integers), and the rows' next blocks prefetched.
+VNNI static void gemv_q4_0_ggml_vnni(int64_t n, const void *w, size_t row_bytes, int64_t nrows, const void *act,
+                                     size_t act_bytes, int64_t batch, float *out, int64_t out_stride) {
+    const int64_t nb = n / 32;
+    const ptrdiff_t pf = ck_tile_prefetch_distance(row_bytes);
+    for (int64_t j = 0; j < batch; j++) {
+        const block_q8_0 *y = (const block_q8_0 *)((const char *)act + (size_t)j * act_bytes);
+        float *o = out + j * out_stride;
+        int64_t r = 0;
+        for (; r + 8 <= nrows; r += 8) {
+            const char *base = (const char *)w + (size_t)r * row_bytes;
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t k = 0; k < nb; k++) {
+                const __m256i ya = _mm256_loadu_si256((const __m256i *)y[k].qs);
+                const __m256i seed = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                      _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), ya));
+                __m256i lanes[8];
+                float dw[8];
+                for (int i = 0; i < 8; i++) {
+                    const block_q4_0 *x = (const block_q4_0 *)(base + (size_t)i * row_bytes) + k;
+                    if (pf) _mm_prefetch((const char *)x + pf, _MM_HINT_T0);
+                    const __m128i t = _mm_loadu_si128((const __m128i *)x->qs);
+                    const __m256i q = _mm256_and_si256(_mm256_set1_epi8(0x0F),
+                                                       _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1));
+                    lanes[i] = _mm256_dpbusd_epi32(seed, q, ya);
+                    dw[i] = CK_FP16(x->d);
+                }
+                const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(dw), _mm256_set1_ps(CK_FP16(y[k].d)));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(row_sums_8(lanes)), scale, acc);
+            }
+            _mm256_storeu_ps(o + r, acc);
+        }
+        if (r < nrows) gemv_q4_0_ggml_avx2(n, (const char *)w + (size_t)r * row_bytes, row_bytes, nrows - r,
+                                           (const char *)act + (size_t)j * act_bytes, act_bytes, 1, o + r, out_stride);
+    }
+}
+
 // Every (row, activation) pair has its own accumulator updated in block order and reduced
 // once, so a result does not depend on the tile it fell in, on the batch size (decode and
 // prefill agree bit for bit) or on the thread split.
@@ -771,8 +862,38 @@ ZMM static inline float z_reduce_add(__m512 x) {
     return _mm_cvtss_f32(p) + _mm_cvtss_f32(_mm_shuffle_ps(p, p, _MM_SHUFFLE(1, 1, 1, 1)));
 }
 
+/// Sixteen _mm512_reduce_add_ps at once, each with exactly its additions (hi+lo halves, then
+/// quarters, then pairs): sums are merged across registers by shuffles, so a row costs about one
+/// instruction instead of eight.
+ZMM static inline __m512 z_reduce_add_16(__m512 acc[16]) {
+    __m512 z[8], w[4], v[2];
+    for (int p = 0; p < 8; p++)
+        z[p] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], 0xEE),
+                             _mm512_shuffle_f32x4(acc[2 * p], acc[2 * p + 1], 0x44));
+    for (int r = 0; r < 4; r++)
+        w[r] = _mm512_add_ps(_mm512_shuffle_f32x4(z[2 * r], z[2 * r + 1], 0xDD),
+                             _mm512_shuffle_f32x4(z[2 * r], z[2 * r + 1], 0x88));
+    for (int m = 0; m < 2; m++)
+        v[m] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * m], w[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(w[2 * m], w[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    // r holds rows 0,4,8,12, 1,5,9,13, ...: a 4x4 transpose puts them in order.
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
 ZMM static void dot_rows_ggml_avx512(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out) {
-    for (int64_t r = 0; r < rows; r++) {
+    int64_t r = 0;
+    for (; r + 16 <= rows; r += 16) {
+        __m512 acc[16];
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < n; c += 16) {
+            const __m512 av = _mm512_loadu_ps(a + c);
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + (r + i) * b_stride + c), acc[i]);
+        }
+        _mm512_storeu_ps(out + r, z_reduce_add_16(acc));
+    }
+    for (; r < rows; r++) {
         const float *br = b + r * b_stride;
         __m512 acc = _mm512_setzero_ps();
         for (int64_t c = 0; c < n; c += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + c), _mm512_loadu_ps(br + c), acc);
@@ -863,6 +984,7 @@ void ck_fill_avx2(ck_kernel_table *t) {
     t->softmax_exp_ggml = ck_softmax_exp_ggml_avx2;
     t->vec_dot_rows_ggml = vec_dot_rows_ggml_avx2;
     t->vec_dot_rows_ggml_step = 32;
+    t->gemv_ggml[CK_TYPE_Q4_0] = gemv_q4_0_ggml_avx2;
     t->gelu_fp16 = gelu_fp16_table_avx2;
     t->fp16_to_fp32 = fp16_to_fp32_avx2;
     t->dot[CK_TYPE_F32] = dot_f32_avx2;
@@ -895,6 +1017,7 @@ void ck_fill_avx512vnni(ck_kernel_table *t) {
     t->softmax_exp_ggml = ck_softmax_exp_ggml_avx512;
     t->vec_dot_rows_ggml = vec_dot_rows_ggml_avx512;
     t->vec_dot_rows_ggml_step = 64;
+    t->gemv_ggml[CK_TYPE_Q4_0] = gemv_q4_0_ggml_vnni;
     t->dot[CK_TYPE_F16] = dot_f16_avx512;
     t->mul_mat[CK_TYPE_F16] = mul_mat_f16_avx512;
     t->dot[CK_TYPE_Q4_0] = dot_q4_0_vnni;

@@ -192,25 +192,29 @@ public enum Attention {
                 for h in (g * group)..<((g + 1) * group) {
                     for t in 0..<shape.tokens {
                         ck_prepare_activation(f16, query + t * queryTokenStride + h * d, roundedQuery, Int64(d))
-                        dotRows(roundedQuery, kf, Int64(d), Int64(n), Int64(d), scores)
+                        // Keys past the causal limit only add −inf scores, zero probabilities and
+                        // whole vectors of zeros to the sums: the work stops at the last vector
+                        // holding a visible key (`span`), with the same result.
+                        let visible = causal ? min(n, max(0, firstPosition + t + 1)) : n
+                        let span = max(unit, (visible + unit - 1) / unit * unit)
+                        dotRows(roundedQuery, kf, Int64(d), Int64(visible), Int64(d), scores)
                         // ggml's soft_max: scale, add the mask (−inf past the causal limit and
                         // on the padding), maximum, exponentials and their sum, one division.
-                        let visible = causal ? min(n, max(0, firstPosition + t + 1)) : n
                         var maximum = -Float.infinity
-                        for p in 0..<padded {
+                        for p in 0..<span {
                             var x = p < visible ? scores[p] * scale : -Float.infinity
                             if let mask, p < visible { x += mask[t * n + p] }
                             scores[p] = x
                             maximum = max(maximum, x)
                         }
                         if maximum == -Float.infinity {
-                            for p in 0..<padded { scores[p] = 0 }
+                            for p in 0..<span { scores[p] = 0 }
                         } else {
-                            let inverse = Float(1 / ck_softmax_exp_ggml(scores, scores, Int64(padded), maximum))
-                            for p in 0..<padded { scores[p] *= inverse }
+                            let inverse = Float(1 / ck_softmax_exp_ggml(scores, scores, Int64(span), maximum))
+                            for p in 0..<span { scores[p] *= inverse }
                         }
-                        ck_prepare_activation(f16, scores, scores, Int64(n))
-                        dotRows(scores, vt, Int64(padded), Int64(d), Int64(padded),
+                        ck_prepare_activation(f16, scores, scores, Int64(min(n, span)))
+                        dotRows(scores, vt, Int64(padded), Int64(d), Int64(span),
                                 output + t * outputTokenStride + h * d)
                     }
                 }

@@ -38,8 +38,11 @@ public enum MatMul {
     }
 
     /// The integer-dot path for any batch (what `compute` uses for small batches).
+    /// - Parameter ggmlDecodeOrder: llama.cpp's decode order where it is not the tiles' (Q4_0:
+    ///   whole-block integer sums, `ck_gemv_ggml`; the caller checks `ck_gemv_ggml_supported`).
     public static func computeQuantized(weight: WeightMatrix, input: UnsafePointer<Float>, batch: Int,
-                                        output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                                        output: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                                        ggmlDecodeOrder: Bool = false) {
         guard batch > 0 else { return }
         let type = Int32(weight.type.rawValue)
         let columns = weight.columns
@@ -53,8 +56,13 @@ public enum MatMul {
         let data = weight.data
         // Chunks of 16 rows: whole cache lines of output, few chunk claims.
         pool.parallelFor(rows, minimumChunk: 16) { range in
-            ck_mul_mat(type, Int64(columns), data + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
-                       activations, activationBytes, Int64(batch), output + range.lowerBound, Int64(rows))
+            if ggmlDecodeOrder {
+                ck_gemv_ggml(type, Int64(columns), data + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                             activations, activationBytes, Int64(batch), output + range.lowerBound, Int64(rows))
+            } else {
+                ck_mul_mat(type, Int64(columns), data + range.lowerBound * rowBytes, rowBytes, Int64(range.count),
+                           activations, activationBytes, Int64(batch), output + range.lowerBound, Int64(rows))
+            }
         }
     }
 
@@ -73,8 +81,8 @@ public enum MatMul {
         sgemm(weight: weight, input: input, batch: batch, output: output, panelBuffer: panel, panelRows: panelRows, pool: pool)
     }
 
-    /// The llama.cpp-compatible product for any batch: the integer path (`computeQuantized`)
-    /// for small batches; from `integerGemmThreshold(for:)` rows the strip-packed integer GEMM
+    /// The llama.cpp-compatible product for any batch: the integer path (`computeQuantized`,
+    /// in ggml's decode order where that is not the tiles', i.e. Q4_0) for small batches; from `integerGemmThreshold(for:)` rows the strip-packed integer GEMM
     /// (`computeQuantizedGemm`) where this CPU has one, else from
     /// `compatibleBatchedThreshold(for:)` rows the same arithmetic through SGEMM
     /// (`computeQuantizedBatched`). All routes multiply the same quantized activations.
@@ -83,6 +91,8 @@ public enum MatMul {
                                          lent: LentBuffers = LentBuffers()) {
         if batch >= integerGemmThreshold(for: weight.type) {
             computeQuantizedGemm(weight: weight, input: input, batch: batch, output: output, pool: pool)
+        } else if ck_gemv_ggml_supported(Int32(weight.type.rawValue)) != 0 {
+            computeQuantized(weight: weight, input: input, batch: batch, output: output, pool: pool, ggmlDecodeOrder: true)
         } else if batch >= compatibleBatchedThreshold(for: weight.type) {
             computeQuantizedBatched(weight: weight, input: input, batch: batch, output: output, pool: pool, lent: lent)
         } else {

@@ -150,6 +150,12 @@ int ck_dot_rows_ggml_lanes(void);
 /// in llama.cpp's order: lane m accumulates elements m, m+lanes, ... by FMA, then ggml's
 /// horizontal sum.
 void ck_dot_rows_ggml(const float *a, const float *b, int64_t b_stride, int64_t rows, int64_t n, float *out);
+/// Whether ck_gemv_ggml exists for `type` at the current level (x86: Q4_0).
+int ck_gemv_ggml_supported(int type);
+/// As ck_mul_mat, in the order llama.cpp's decode uses for `type` (Q4_0: its repacked gemv,
+/// one integer sum per block and row, acc = fma(Σ, d_w·d_a, acc)).
+void ck_gemv_ggml(int type, int64_t n, const void *w, size_t row_bytes, int64_t nrows,
+                  const void *act, size_t act_bytes, int64_t batch, float *out, int64_t out_stride);
 /// Step of ggml_vec_dot_f16 at the current level (64 AVX-512, 32 AVX2; 0: none).
 int ck_vec_dot_rows_ggml_step(void);
 /// out[r] = a · b[r] in ggml_vec_dot_f16's order (ggml's products with one column, i.e.
