@@ -2,7 +2,7 @@
 /// equal ranks (llama.cpp `llm_tokenizer_bpe_session::tokenize`). Holds scratch buffers so a
 /// tokenize call allocates them once.
 struct BPEWordEncoder {
-    private struct Candidate {
+    private struct Candidate: MergePriority {
         var rank: Int32
         var left: Int32
         var right: Int32
@@ -19,7 +19,7 @@ struct BPEWordEncoder {
     private var length: [Int32] = []
     private var previous: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [Candidate] = []
+    private var queue = MergeQueue<Candidate>()
 
     /// Appends the tokens for `word` (raw bytes) to `output`.
     /// - Parameters:
@@ -36,7 +36,7 @@ struct BPEWordEncoder {
         length.removeAll(keepingCapacity: true)
         previous.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        queue.removeAll()
         for index in 0..<count {
             symbol.append(table.byteSymbol[Int(word[index])])
             length.append(1)
@@ -45,7 +45,7 @@ struct BPEWordEncoder {
         }
         for index in 1..<max(count, 1) { consider(Int32(index - 1), Int32(index), table) }
 
-        while let best = popBest() {
+        while let best = queue.popBest() {
             let left = Int(best.left), right = Int(best.right)
             if length[left] == 0 || length[right] == 0 { continue }
             if symbol[left] != best.leftSymbol || symbol[right] != best.rightSymbol { continue }  // stale
@@ -87,37 +87,7 @@ struct BPEWordEncoder {
         let leftSymbol = symbol[Int(left)], rightSymbol = symbol[Int(right)]
         if leftSymbol < 0 || rightSymbol < 0 { return }
         guard let merge = table.merge(leftSymbol, rightSymbol) else { return }
-        push(Candidate(rank: merge.rank, left: left, right: right,
-                       leftSymbol: leftSymbol, rightSymbol: rightSymbol))
-    }
-
-    private mutating func push(_ candidate: Candidate) {
-        heap.append(candidate)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if !heap[child].precedes(heap[parent]) { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func popBest() -> Candidate? {
-        guard let first = heap.first else { return nil }
-        let last = heap.removeLast()
-        if heap.isEmpty { return first }
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
-        while true {
-            let leftChild = 2 * parent + 1
-            if leftChild >= count { break }
-            var best = leftChild
-            if leftChild + 1 < count && heap[leftChild + 1].precedes(heap[leftChild]) { best = leftChild + 1 }
-            if !heap[best].precedes(heap[parent]) { break }
-            heap.swapAt(best, parent)
-            parent = best
-        }
-        return first
+        queue.push(Candidate(rank: merge.rank, left: left, right: right,
+                             leftSymbol: leftSymbol, rightSymbol: rightSymbol))
     }
 }

@@ -5,7 +5,7 @@
 /// that is not a token is emitted as byte tokens `<0xXX>`. Holds scratch buffers so one
 /// tokenize call allocates them once.
 struct SentencePieceEncoder {
-    private struct Bigram {
+    private struct Bigram: MergePriority {
         var score: Float
         var left: Int32
         var right: Int32
@@ -23,7 +23,7 @@ struct SentencePieceEncoder {
     private var length: [Int32] = []
     private var previous: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [Bigram] = []
+    private var queue = MergeQueue<Bigram>()
 
     /// Appends the tokens of `text` to `output`.
     /// - Parameters:
@@ -40,7 +40,7 @@ struct SentencePieceEncoder {
         length.removeAll(keepingCapacity: true)
         previous.removeAll(keepingCapacity: true)
         next.removeAll(keepingCapacity: true)
-        heap.removeAll(keepingCapacity: true)
+        queue.removeAll()
         var offset = 0
         while offset < count {
             let characterLength = min(Self.utf8Length(lead: text[offset]), count - offset)
@@ -54,7 +54,7 @@ struct SentencePieceEncoder {
             consider(Int32(index - 1), Int32(index), text, strings, scores)
         }
 
-        while let best = popBest() {
+        while let best = queue.popBest() {
             let left = Int(best.left), right = Int(best.right)
             if length[left] == 0 || length[right] == 0 || length[left] + length[right] != best.size { continue }
             length[left] += length[right]
@@ -104,36 +104,6 @@ struct SentencePieceEncoder {
         let from = Int(start[Int(left)])
         let size = length[Int(left)] + length[Int(right)]
         guard let id = strings.id(of: UnsafeBufferPointer(rebasing: text[from..<(from + Int(size))])) else { return }
-        push(Bigram(score: scores[Int(id)], left: left, right: right, size: size))
-    }
-
-    private mutating func push(_ bigram: Bigram) {
-        heap.append(bigram)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if !heap[child].precedes(heap[parent]) { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func popBest() -> Bigram? {
-        guard let first = heap.first else { return nil }
-        let last = heap.removeLast()
-        if heap.isEmpty { return first }
-        heap[0] = last
-        var parent = 0
-        let count = heap.count
-        while true {
-            let leftChild = 2 * parent + 1
-            if leftChild >= count { break }
-            var best = leftChild
-            if leftChild + 1 < count && heap[leftChild + 1].precedes(heap[leftChild]) { best = leftChild + 1 }
-            if !heap[best].precedes(heap[parent]) { break }
-            heap.swapAt(best, parent)
-            parent = best
-        }
-        return first
+        queue.push(Bigram(score: scores[Int(id)], left: left, right: right, size: size))
     }
 }
