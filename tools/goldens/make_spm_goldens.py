@@ -103,20 +103,11 @@ def vocabulary(seed: int = 7):
 
 
 def write_vocab(path: str, variant: str):
-    import gguf
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from tokenizer_goldens import vocab_only_writer
 
     tokens, scores, types = vocabulary()
-    w = gguf.GGUFWriter(path, "llama")
-    w.add_name(f"edgevlm-test-vocab-{variant}")
-    # Hyperparameters llama.cpp reads before the vocabulary even for vocab_only loads.
-    w.add_context_length(4096)
-    w.add_embedding_length(64)
-    w.add_block_count(1)
-    w.add_feed_forward_length(128)
-    w.add_head_count(4)
-    w.add_head_count_kv(4)
-    w.add_layer_norm_rms_eps(1e-6)
-    w.add_rope_freq_base(10000.0)
+    w = vocab_only_writer(path, "llama", f"edgevlm-test-vocab-{variant}")
     w.add_vocab_size(len(tokens))
     w.add_tokenizer_model("llama")
     w.add_token_list(tokens)

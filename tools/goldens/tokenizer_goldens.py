@@ -84,14 +84,13 @@ def train(regex: str, vocab_size: int, full_alphabet: bool):
     return tokens, merges
 
 
-def write_vocab(path: str, arch: str, pre: str, tokens, merges, specials, ids, add_bos, template):
+def vocab_only_writer(path: str, arch: str, name: str):
+    """A GGUFWriter with the hyperparameters llama.cpp reads before the vocabulary even for
+    vocab_only loads (also used by make_spm_goldens.py)."""
     import gguf
 
-    all_tokens = tokens + [t for t, _ in specials]
-    types = [1] * len(tokens) + [ty for _, ty in specials]
     w = gguf.GGUFWriter(path, arch)
-    w.add_name(f"edgevlm-test-vocab-{pre}")
-    # Hyperparameters llama.cpp reads before the vocabulary even for vocab_only loads.
+    w.add_name(name)
     w.add_context_length(4096)
     w.add_embedding_length(64)
     w.add_block_count(1)
@@ -100,6 +99,13 @@ def write_vocab(path: str, arch: str, pre: str, tokens, merges, specials, ids, a
     w.add_head_count_kv(4)
     w.add_layer_norm_rms_eps(1e-6)
     w.add_rope_freq_base(10000.0)
+    return w
+
+
+def write_vocab(path: str, arch: str, pre: str, tokens, merges, specials, ids, add_bos, template):
+    all_tokens = tokens + [t for t, _ in specials]
+    types = [1] * len(tokens) + [ty for _, ty in specials]
+    w = vocab_only_writer(path, arch, f"edgevlm-test-vocab-{pre}")
     w.add_vocab_size(len(all_tokens))
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre(pre)
