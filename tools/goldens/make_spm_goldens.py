@@ -26,7 +26,6 @@ whose libllama runs on this machine).
    and with lstrip 1); written to `tokenizer-goldens-<name>.json`.
 """
 import base64
-import ctypes
 import json
 import math
 import os
@@ -171,35 +170,14 @@ def make_goldens(out_dir: str, variant: str):
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()
 
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from tokenizer_goldens import LlamaVocabulary
+
     path = os.path.join(out_dir, f"vocab-{variant}.gguf")
-    params = L.llama_model_default_params()
-    params.vocab_only = True
-    model = L.llama_model_load_from_file(path.encode(), params)
-    assert model, f"llama.cpp could not load {path}"
-    vocab = L.llama_model_get_vocab(model)
+    lv = LlamaVocabulary(path)
+    model, vocab, n_vocab = lv.model, lv.vocab, lv.n_vocab
     assert L.llama_vocab_type(vocab) == L.LLAMA_VOCAB_TYPE_SPM
-    n_vocab = L.llama_vocab_n_tokens(vocab)
-
-    def tokenize(data: bytes, add_special: bool, parse_special: bool) -> list[int]:
-        cap = len(data) * 4 + 8
-        buf = (L.llama_token * cap)()
-        n = L.llama_tokenize(vocab, data, len(data), buf, cap, add_special, parse_special)
-        assert n >= 0, n
-        return list(buf[:n])
-
-    def piece(token: int, special: bool, lstrip: int = 0) -> bytes:
-        buf = ctypes.create_string_buffer(256)
-        n = L.llama_token_to_piece(vocab, token, buf, 256, lstrip, special)
-        assert n >= 0
-        return buf.raw[:n]
-
-    def detokenize(tokens: list[int], remove_special: bool, unparse_special: bool) -> bytes:
-        cap = 64 + 64 * len(tokens)
-        buf = ctypes.create_string_buffer(cap)
-        arr = (L.llama_token * max(1, len(tokens)))(*tokens)
-        n = L.llama_detokenize(vocab, arr, len(tokens), buf, cap, remove_special, unparse_special)
-        assert n >= 0
-        return buf.raw[:n]
+    tokenize, piece, detokenize = lv.tokenize, lv.piece, lv.detokenize
 
     cases = []
     for data in [s.encode("utf-8") for s in golden_strings()] + golden_bytes():
@@ -236,7 +214,7 @@ def make_goldens(out_dir: str, variant: str):
     with open(out, "w", encoding="utf-8") as f:
         json.dump(golden, f, ensure_ascii=False, indent=0, separators=(",", ":"))
     print(f"{out}: {len(cases)} cases, {n_vocab} tokens")
-    L.llama_model_free(model)
+    lv.free()
 
 
 if __name__ == "__main__":

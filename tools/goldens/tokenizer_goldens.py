@@ -178,6 +178,51 @@ def golden_bytes() -> list[bytes]:
             b"\xc0\x80", b"\xf0\x9f\x98", b"\x80\x80 hi", b"ok\xf8\x88\x80\x80\x80"]
 
 
+class LlamaVocabulary:
+    """A vocabulary-only GGUF loaded by llama.cpp (through llama-cpp-python's low-level API):
+    tokenization, pieces and detokenization as llama.cpp computes them (also used by
+    make_spm_goldens.py)."""
+
+    def __init__(self, path: str):
+        import llama_cpp as L
+
+        self.L = L
+        params = L.llama_model_default_params()
+        params.vocab_only = True
+        self.model = L.llama_model_load_from_file(path.encode(), params)
+        assert self.model, f"llama.cpp could not load {path}"
+        self.vocab = L.llama_model_get_vocab(self.model)
+        self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
+
+    def tokenize(self, data: bytes, add_special: bool, parse_special: bool) -> list[int]:
+        cap = len(data) * 4 + 8
+        buf = (self.L.llama_token * cap)()
+        n = self.L.llama_tokenize(self.vocab, data, len(data), buf, cap, add_special, parse_special)
+        assert n >= 0, n
+        return list(buf[:n])
+
+    def piece(self, token: int, special: bool, lstrip: int = 0) -> bytes:
+        import ctypes
+
+        buf = ctypes.create_string_buffer(256)
+        n = self.L.llama_token_to_piece(self.vocab, token, buf, 256, lstrip, special)
+        assert n >= 0
+        return buf.raw[:n]
+
+    def detokenize(self, tokens: list[int], remove_special: bool, unparse_special: bool) -> bytes:
+        import ctypes
+
+        cap = 64 + 64 * len(tokens)
+        buf = ctypes.create_string_buffer(cap)
+        arr = (self.L.llama_token * max(1, len(tokens)))(*tokens)
+        n = self.L.llama_detokenize(self.vocab, arr, len(tokens), buf, cap, remove_special, unparse_special)
+        assert n >= 0
+        return buf.raw[:n]
+
+    def free(self) -> None:
+        self.L.llama_model_free(self.model)
+
+
 def make_goldens(out_dir: str):
     import ctypes
     import llama_cpp as L
@@ -187,33 +232,9 @@ def make_goldens(out_dir: str):
 
     for pre in ["qwen2", "llama-bpe"]:
         path = os.path.join(out_dir, f"vocab-{pre}.gguf")
-        params = L.llama_model_default_params()
-        params.vocab_only = True
-        model = L.llama_model_load_from_file(path.encode(), params)
-        assert model, f"llama.cpp could not load {path}"
-        vocab = L.llama_model_get_vocab(model)
-        n_vocab = L.llama_vocab_n_tokens(vocab)
-
-        def tokenize(data: bytes, add_special: bool, parse_special: bool) -> list[int]:
-            cap = len(data) * 2 + 8
-            buf = (L.llama_token * cap)()
-            n = L.llama_tokenize(vocab, data, len(data), buf, cap, add_special, parse_special)
-            assert n >= 0, n
-            return list(buf[:n])
-
-        def piece(token: int, special: bool) -> bytes:
-            buf = ctypes.create_string_buffer(256)
-            n = L.llama_token_to_piece(vocab, token, buf, 256, 0, special)
-            assert n >= 0
-            return buf.raw[:n]
-
-        def detokenize(tokens: list[int], remove_special: bool, unparse_special: bool) -> bytes:
-            cap = 64 + 64 * len(tokens)
-            buf = ctypes.create_string_buffer(cap)
-            arr = (L.llama_token * max(1, len(tokens)))(*tokens)
-            n = L.llama_detokenize(vocab, arr, len(tokens), buf, cap, remove_special, unparse_special)
-            assert n >= 0
-            return buf.raw[:n]
+        lv = LlamaVocabulary(path)
+        model, vocab, n_vocab = lv.model, lv.vocab, lv.n_vocab
+        tokenize, piece, detokenize = lv.tokenize, lv.piece, lv.detokenize
 
         cases = []
         inputs = [s.encode("utf-8") for s in golden_strings()] + golden_bytes()
@@ -286,7 +307,7 @@ def make_goldens(out_dir: str):
         with open(out, "w", encoding="utf-8") as f:
             json.dump(golden, f, ensure_ascii=False, indent=0, separators=(",", ":"))
         print(f"{out}: {len(cases)} cases, {len(chats)} chats, {n_vocab} tokens")
-        L.llama_model_free(model)
+        lv.free()
 
 
 if __name__ == "__main__":
