@@ -116,8 +116,9 @@ public enum MatMul {
     /// of `type` (`Int.max`: never). Only Q4_0, whose GEMM is llama.cpp's arithmetic there:
     /// llama.cpp repacks Q4_0 weights at load and multiplies them (prefill and decode) with one
     /// integer sum per block, acc = fma(Σ, d_w·d_a, acc), as `ck_gemm` does. For Q5_0/Q8_0 it
-    /// sums 8 lanes per block separately, as the register tiles and the SGEMM route do (tiny Q8_0
-    /// fixture: relative L2 to llama.cpp 8.7e-4 through the tiles, 5.1e-3 through the GEMM).
+    /// sums 8 lanes per block separately, as the register tiles do (tiny Q8_0 fixture: llama.cpp's
+    /// logits bit for bit through the tiles, relative L2 5.1e-3 through the GEMM). Below the
+    /// threshold Q4_0 takes `ck_gemv_ggml`, the GEMM's arithmetic, as llama.cpp's decode does.
     /// The GEMM beats the tiles from 6–8 rows and the SGEMM route by 2.5–4x at 512 rows
     /// (4864×896, one thread, `tools/bench/ck_gemm_bench.c`; BENCHMARKS.md, Language model).
     public static func integerGemmThreshold(for type: GGMLType) -> Int {
